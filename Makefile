@@ -1,0 +1,38 @@
+# Two entry points for a fresh machine with Python 3.11 and make:
+#   make run   - install into .venv and start the app
+#   make test  - install into .venv (plus Chromium for the browser test) and run every test
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test install install-test browser sample-data bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+
+install-test: $(BIN)/python browser
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+
+# Debian's Chromium for the Playwright test (never Playwright's own browser download).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; \
+	fi
+
+sample-data: install
+	$(BIN)/python sample_data/generate.py
+
+run: install
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: install-test
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/run_all.py --quick

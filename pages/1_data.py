@@ -1,0 +1,276 @@
+"""Step 1 — Data: upload a zip or pick a folder; see the classes, samples and any problems."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+import ui_state as ui
+from tlcore.runfiles import write_bytes_atomic
+from tlcore.workspace import data_roots, resolve_in_roots
+
+ui.page_header(
+    "data",
+    "Give Transfer Studio your labeled pictures: **one folder per class**, named after the class "
+    "(for example `cats/` and `dogs/`). Upload them as a zip, or pick a folder that is already on this server.",
+)
+
+load_dataset = ui.tl("data", "load_dataset")
+ws = ui.workspace()
+config = ui.current_config()
+
+with st.expander("How should my images be organised?", icon=":material/help:"):
+    st.markdown(
+        """
+```
+my_images/                 my_images/
+  cats/                      train/
+    cat001.jpg                 cats/ …   dogs/ …
+    …                  or    val/        (optional: your own validation split)
+  dogs/                        cats/ …   dogs/ …
+    dog001.jpg               test/       (optional: kept aside for a final check)
+```
+* Each folder name becomes a class name. JPEG, PNG, GIF, BMP, TIFF and WebP work.
+* About 20 or more pictures per class is a good start; more is better.
+* If you have no `val/` folder, a share of each class is set aside automatically to check the model
+  on pictures it never trained on.
+"""
+    )
+
+
+def _load(source: str | Path, what: str, name: str | None = None):
+    """Load (and for a zip, safely extract) a dataset with a live progress bar."""
+    bar = st.progress(0.0, text=f"Reading {what}…")
+
+    def progress(done=0, total=0, message="", *_, **__):
+        try:
+            fraction = min(1.0, float(done) / float(total)) if total else 0.0
+        except (TypeError, ValueError):
+            fraction = 0.0
+        label = message or "Checking images"
+        bar.progress(fraction, text=f"{label}: {done} of {total}" if total else label)
+
+    dataset = ui.call(
+        load_dataset, str(source), val_fraction=float(config.val_fraction), seed=int(config.seed),
+        workspace=ws, progress=progress, what=f"reading {what}",
+    )
+    bar.empty()
+    if dataset is not None:
+        ui.remember_dataset(dataset, name)
+        ui.flash(f"Loaded {len(ui.class_names(dataset))} classes from {what}.")
+        st.rerun()  # so the sidebar and every page show the new dataset at once
+    return dataset
+
+
+# --------------------------------------------------------------------------- choose the images
+st.header("1 · Choose your images", anchor=False)
+tab_upload, tab_folder, tab_earlier = st.tabs(
+    [":material/upload: Upload a zip", ":material/folder_open: Folder on this server", ":material/history: Used before"]
+)
+
+with tab_upload:
+    uploaded = st.file_uploader(
+        "Drag and drop a .zip of your class folders",
+        type=["zip"],
+        key="data_upload",
+        help="Make the zip from the folder that holds your class folders. Files the app cannot use are listed in the report below.",
+    )
+    if uploaded is not None:
+        if st.session_state.get("_data_upload_id") != uploaded.file_id:
+            st.session_state["_data_upload_id"] = uploaded.file_id
+            st.session_state.pop("_data_upload_error", None)
+            target = ws.uploads_dir / ui.safe_filename(uploaded.name, "dataset.zip")
+            if not target.name.lower().endswith(".zip"):
+                target = target.with_name(target.name + ".zip")
+            try:
+                write_bytes_atomic(target, uploaded.getvalue())
+            except OSError as err:
+                st.session_state["_data_upload_error"] = f"Could not save the upload ({err}). Fix: free some disk space and try again."
+            else:
+                if _load(target, f"“{uploaded.name}”", Path(uploaded.name).stem) is None:
+                    st.session_state["_data_upload_error"] = "failed"
+        elif st.session_state.get("_data_upload_error"):
+            message = st.session_state["_data_upload_error"]
+            st.error(
+                message if message != "failed" else
+                f"“{uploaded.name}” could not be used (see the message shown when it was uploaded). "
+                "Fix: check the zip holds one folder per class, then upload it again.",
+                icon=":material/error:",
+            )
+
+with tab_folder:
+    roots = data_roots(ws)
+    candidates: list[str] = []
+    for root in roots:
+        if root == ws.root or not root.is_dir():
+            continue
+        for child in sorted(root.iterdir()):
+            if child.is_dir() and not child.name.startswith((".", "_")):
+                candidates.append(str(child))
+    st.caption("Folders you may use: " + ", ".join(f"`{r}`" for r in roots if r != ws.root) + " — and your own uploads.")
+    col_pick, col_type = st.columns(2)
+    with col_pick:
+        picked = st.selectbox(
+            "Pick a folder",
+            candidates,
+            index=None,
+            placeholder="choose a folder…" if candidates else "no folders found",
+            format_func=lambda p: Path(p).name,
+            key="data_folder_pick",
+        )
+    with col_type:
+        typed = st.text_input("…or type its path", key="data_folder_typed", placeholder="e.g. shapes or /data/xrays")
+    if st.button("Use this folder", type="primary", icon=":material/check:", disabled=not (picked or typed.strip()), key="data_use_folder"):
+        folder = ui.call(resolve_in_roots, typed.strip() or picked, roots, what="finding the folder")
+        if folder is not None:
+            _load(folder, f"the folder “{folder.name}”", folder.name)
+
+def _upload_name(folder: Path) -> str:
+    """The zip an extracted dataset came from (tlcore keeps it in ``<digest>.json``)."""
+    import json
+
+    try:
+        return Path(json.loads(folder.with_suffix(".json").read_text(encoding="utf-8"))["zip"]).stem
+    except (OSError, ValueError, KeyError, TypeError):
+        return folder.name
+
+
+with tab_earlier:
+    earlier = sorted((d for d in ws.datasets_dir.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime, reverse=True)
+    if not earlier:
+        st.caption("Datasets you upload are kept here, so you can come back to them later.")
+    else:
+        chosen = st.selectbox("Earlier uploads", earlier, format_func=_upload_name, key="data_earlier")
+        if st.button("Use this dataset", icon=":material/check:", key="data_use_earlier"):
+            _load(chosen, f"“{_upload_name(chosen)}”", _upload_name(chosen))
+
+with st.expander("Validation settings", icon=":material/tune:"):
+    val_fraction = st.slider(
+        "Share of each class kept aside for validation",
+        0.05, 0.5, step=0.05,
+        key=ui.widget_default("data_val_fraction", float(config.val_fraction)),
+        help="Only used when your data has no val/ folder. These pictures are never trained on; "
+        "they tell you how well the model does on new pictures.",
+    )
+    if abs(val_fraction - config.val_fraction) > 1e-9:
+        config = ui.update_config(val_fraction=float(val_fraction))
+
+# --------------------------------------------------------------------------- what we found
+dataset = st.session_state.get("dataset_obj") if st.session_state.get("dataset_obj") is not None and \
+    str(Path(st.session_state["dataset_obj"].root).resolve()) == ui.dataset_source() else None
+if dataset is None or abs(val_fraction - config.val_fraction) > 1e-9:
+    dataset = ui.current_dataset()
+if dataset is None:
+    st.info("No images chosen yet. Upload a zip or pick a folder above — try the **shapes** sample in *Folder on this server*.",
+            icon=":material/arrow_upward:")
+    st.stop()
+
+classes = ui.class_names(dataset)
+report = getattr(dataset, "report", None)
+samples = ui.samples_of(dataset)
+splits = ["train", "val", "test"]
+counts: dict[str, dict[str, int]] = {split: {c: 0 for c in classes} for split in splits}
+for sample in samples:
+    counts.setdefault(sample.split, {c: 0 for c in classes})[classes[sample.label]] += 1
+skipped = list(getattr(report, "skipped", []) or []) if report is not None else []
+
+st.header(f"2 · What we found in “{ui.dataset_display_name(str(dataset.root))}”", anchor=False)
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Classes", len(classes))
+m2.metric("Training images", sum(counts.get("train", {}).values()))
+m3.metric("Validation images", sum(counts.get("val", {}).values()), help="Checked after each epoch; never trained on.")
+m4.metric("Files left out", len(skipped), help="Files that are not usable images; see the report below.")
+
+import plotly.graph_objects as go  # noqa: E402  (plotting only; pages never import TensorFlow)
+
+fig = go.Figure()
+colors = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
+for split in splits:
+    values = [counts.get(split, {}).get(c, 0) for c in classes]
+    if any(values):
+        fig.add_bar(name={"train": "training", "val": "validation", "test": "test"}[split], x=classes, y=values,
+                    marker_color=colors[split], text=values, textposition="auto")
+fig.update_layout(barmode="group", title="Images per class", yaxis_title="images", height=340,
+                  margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=1.1, x=1, xanchor="right"))
+st.plotly_chart(fig, width="stretch", key="data_counts_chart")
+
+# --------------------------------------------------------------------------- report
+st.header("3 · Data check", anchor=False)
+
+
+
+
+def _fix_for(reason: str) -> str:
+    """A plain-language fix for each reason a file can be left out."""
+    r = reason.lower()
+    if r.endswith("(ignored)"):
+        return "nothing to do: system files like this are skipped on purpose"
+    if "empty" in r:
+        return "the file has no content; copy it again from the original"
+    if "unsupported format" in r:
+        return "convert it to JPEG or PNG (for example with your photo viewer's *Export*)"
+    if "too large" in r or "bomb" in r:
+        return "make the picture smaller (fewer pixels) and add it again"
+    if "truncated" in r or "corrupt" in r:
+        return "the file is damaged; copy it again from the original or re-save it"
+    if "not an image" in r:
+        return "remove it: only pictures can be used"
+    if "class folder" in r or "outside" in r or "top level" in r:
+        return "move it into the folder of its class"
+    if "permission" in r:
+        return "make the file readable, or copy it again"
+    return "replace the file or remove it"
+
+
+warnings = list(getattr(report, "warnings", []) or [])
+skipped_real = [s for s in skipped if not str(getattr(s, "reason", "")).endswith("(ignored)")]
+skipped_clutter = [s for s in skipped if str(getattr(s, "reason", "")).endswith("(ignored)")]
+if getattr(report, "validation", None):
+    st.caption(f"Validation images: {report.validation}.")
+for warning in warnings:
+    problem, _, fix = str(warning).rpartition("; ")
+    if problem and fix:
+        st.warning(f"{problem}.  \n**Fix:** {fix[0].upper() + fix[1:]}", icon=":material/warning:")
+    else:
+        st.warning(str(warning), icon=":material/warning:")
+if not warnings:
+    st.success("No problems found: every picture could be read, there are no copies, and every class has enough pictures.",
+               icon=":material/check_circle:")
+if skipped_real:
+    with st.expander(f"Files left out ({len(skipped_real)}), why, and how to fix them", icon=":material/block:"):
+        st.dataframe(
+            [{"file": s.path, "reason": s.reason, "how to fix": _fix_for(s.reason)} for s in skipped_real],
+            hide_index=True, width="stretch",
+        )
+leakage = list(getattr(report, "leakage", []) or [])
+if leakage:
+    with st.expander(f"Pictures in more than one split ({len(leakage)})", icon=":material/content_copy:"):
+        st.dataframe(
+            [{"files": " = ".join(f"{p} ({sp})" for p, sp in zip(item.get("paths", []), item.get("splits", [])))}
+             for item in leakage],
+            hide_index=True, width="stretch",
+        )
+duplicates = list(getattr(report, "duplicates", []) or [])
+if duplicates:
+    with st.expander(f"Identical pictures ({len(duplicates)} groups)", icon=":material/content_copy:"):
+        st.dataframe([{"identical files": " = ".join(group)} for group in duplicates], hide_index=True, width="stretch")
+if skipped_clutter:
+    st.caption(f"{len(skipped_clutter)} system file(s) (like `__MACOSX` or `.DS_Store`) were skipped automatically.")
+if report is not None and hasattr(report, "to_text"):
+    with st.expander("Full report (text)", icon=":material/description:"):
+        st.code(report.to_text(), language=None)
+
+# --------------------------------------------------------------------------- samples
+st.header("4 · A look at your pictures", anchor=False)
+per_class = 8
+for cls in classes:
+    paths = [str(s.path) for s in samples if ui.sample_label(s, classes) == cls][:per_class]
+    st.markdown(f"**{cls}** · {sum(counts.get(sp, {}).get(cls, 0) for sp in splits)} images")
+    cols = st.columns(per_class)
+    for col, path in zip(cols, paths):
+        thumb = ui.thumbnail(path, 160, ui._folder_stamp(path))
+        if thumb is not None:
+            col.image(thumb, width="stretch")
+
+ui.next_step("model", "Next: choose the model")

@@ -1,0 +1,165 @@
+"""Step 3 — Train: start runs (each a tlcore job in its own process) and watch them live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+import ui_state as ui
+from tlcore.config import TrainConfig
+
+ui.page_header(
+    "train",
+    "Start training and watch it learn. Training runs **in the background**: you can leave this page, "
+    "close the tab or reload — it keeps going, and this page shows it again when you come back. "
+    "Start several runs and they wait in a queue, one after another.",
+)
+
+start_run, cancel_run, list_runs, read_events = ui.tl("jobs", "start_run", "cancel_run", "list_runs", "read_events")
+ws = ui.workspace()
+config = ui.current_config()
+dataset = ui.current_dataset(quiet=True)
+
+STATUS_COLOR = {"queued": "gray", "running": "blue", "finished": "green", "failed": "red",
+                "cancelled": "orange", "interrupted": "orange"}
+
+# --------------------------------------------------------------------------- start
+st.header("1 · Start a run", anchor=False)
+if dataset is None:
+    st.info("Choose your images on the **Data** page first.", icon=":material/info:")
+    st.page_link(ui.PAGES[0].path, label="Go to Data", icon=":material/photo_library:")
+else:
+    source = ui.dataset_source()
+    if source and config.data != source:
+        config = ui.update_config(data=source)
+    backbone = Path(config.backbone_file).name if config.backbone_file else config.backbone
+    plan = (
+        f"**{ui.dataset_display_name(source)}** ({len(ui.class_names(dataset))} classes) · **{backbone}** "
+        f"cut at **{config.layer or 'the recommended layer'}** · "
+        f"{'feature extraction' if config.mode == 'feature-extraction' else 'fine-tuning'} · "
+        f"up to {config.epochs} epochs{' + ' + str(config.fine_tune_epochs) + ' fine-tuning epochs' if config.mode == 'fine-tune' else ''}"
+        f"{' · augmentation' if config.augment else ''}{' · random weights (test mode)' if config.weights == 'none' else ''}"
+    )
+    st.markdown(plan)
+    st.caption("Change any of this on the **Model** page.")
+    col_name, col_button = st.columns([3, 1], vertical_alignment="bottom")
+    with col_name:
+        run_name = st.text_input("Name this run (optional)", key="train_run_name", max_chars=40,
+                                 placeholder="e.g. first try, more epochs, fine-tuned…")
+    with col_button:
+        start = st.button("Start training", type="primary", icon=":material/play_arrow:", width="stretch", key="train_start")
+    if start:
+        run_dir = ui.call(start_run, config, ws.runs_dir, workspace=ws, name=run_name.strip() or None,
+                          what="starting the run")
+        if run_dir is not None:
+            run_id = Path(run_dir).name
+            ui.save_state(last_run=run_id)
+            st.session_state["train_watch"] = run_id
+            ui.flash(f"Run {run_id} started. It keeps going if you leave this page.", ":material/play_circle:")
+            st.rerun()
+
+# --------------------------------------------------------------------------- watch
+st.header("2 · Progress", anchor=False)
+runs = ui.call(list_runs, ws.runs_dir, what="listing your runs") or []
+if not runs:
+    st.caption("Your runs will appear here once you start one.")
+    st.stop()
+
+any_active = any(r.active for r in runs)
+
+
+def _label(status) -> str:
+    name = status.run_id
+    return f"{name}  ·  {ui.STATUS_WORDS.get(status.status, status.status)}"
+
+
+@st.fragment(run_every=1.0 if any_active else None)
+def watch() -> None:
+    """Re-drawn every second while something runs; the rest of the page stays as it is."""
+    runs = ui.call(list_runs, ws.runs_dir, what="listing your runs") or []
+    if not runs:
+        return
+    by_id = {r.run_id: r for r in runs}
+    wanted = st.session_state.get("train_watch")
+    if wanted not in by_id:
+        last = ui.load_state().get("last_run")
+        st.session_state["train_watch"] = last if last in by_id else runs[0].run_id
+    run_id = st.selectbox("Show run", list(by_id), key="train_watch", format_func=lambda rid: _label(by_id[rid]))
+    status = by_id[run_id]
+    events = ui.call(read_events, status.run_dir, what="reading the run's progress") or []
+    try:
+        run_config = TrainConfig.from_dict(status.config) if status.config else None
+    except Exception:
+        run_config = None
+    progress = ui.progress_of(events, run_config)
+
+    col_badge, col_msg, col_cancel = st.columns([1, 4, 1], vertical_alignment="center")
+    with col_badge:
+        st.badge(ui.STATUS_WORDS.get(status.status, status.status), icon=ui.STATUS_ICON.get(status.status),
+                 color=STATUS_COLOR.get(status.status, "gray"))
+    with col_msg:
+        if status.active:
+            st.caption(status.stage_message or progress.phase or status.message)
+    with col_cancel:
+        if status.active and st.button("Cancel", icon=":material/stop_circle:", key=f"cancel_{run_id}", width="stretch",
+                                       help="Stops at the next step and keeps the best model so far."):
+            if ui.attempt(cancel_run, status.run_dir, what="cancelling the run"):
+                st.toast("Cancelling… the run stops at the next step.", icon=":material/stop_circle:")
+
+    st.progress(progress.fraction, text=progress.text)
+
+    rows = ui.epoch_rows(events)
+    best = max((r["val_accuracy"] for r in rows if r.get("val_accuracy") is not None), default=None)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Epochs done", len(rows))
+    m2.metric("Best validation accuracy", f"{best:.1%}" if best is not None else "—",
+              help="Share of the validation pictures (never trained on) the model gets right.")
+    m3.metric("Speed", f"{progress.images_per_s:,.0f} images/s" if progress.images_per_s else "—")
+    if status.active:
+        m4.metric("Time left", ui.format_seconds(progress.seconds_left) if progress.seconds_left is not None else "—")
+    else:
+        m4.metric("Took", ui.format_seconds(status.seconds) if status.seconds else "—")
+
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(ui.curves_figure({run_id: rows}, "loss", "Loss (lower is better)"), width="stretch",
+                    key=f"train_loss_{run_id}")
+    c2.plotly_chart(ui.curves_figure({run_id: rows}, "accuracy", "Accuracy (higher is better)"), width="stretch",
+                    key=f"train_acc_{run_id}")
+    if not rows:
+        st.caption("The curves fill in after the first epoch. *Training* is measured on the pictures it learns from; "
+                   "*validation* on pictures it never saw — watch that one.")
+    elif len(rows) >= 3:
+        last = rows[-1]
+        if last.get("accuracy") and last.get("val_accuracy") and last["accuracy"] - last["val_accuracy"] > 0.15:
+            st.caption(":material/lightbulb: Training accuracy is much higher than validation accuracy: the model is "
+                       "memorising. More pictures, augmentation or more dropout can help.")
+
+    if status.status == "finished":
+        acc = f" Validation accuracy: **{status.accuracy:.1%}**." if status.accuracy is not None else ""
+        st.success(f"Training finished.{acc}", icon=":material/check_circle:")
+        st.page_link(ui.PAGE_BY_URL["evaluate"].path, label="See how well it does on the Evaluate page",
+                     icon=":material/arrow_forward:", query_params={ui.SESSION_PARAM: ui.session_id()})
+    elif status.status == "failed":
+        st.error(f"Training failed. {status.message}", icon=":material/error:")
+    elif status.status == "cancelled":
+        st.warning("This run was cancelled. " + (status.message or "The best model so far was kept."), icon=":material/cancel:")
+    elif status.status == "interrupted":
+        st.warning(status.message or "This run was interrupted.", icon=":material/pause_circle:")
+
+    active = [r for r in runs if r.active]
+    if len(active) > 1 or (active and active[0].run_id != run_id):
+        st.markdown("**Queue** — runs waiting or training now (one trains at a time):")
+        st.dataframe(
+            [{"run": r.run_id, "status": ui.STATUS_WORDS.get(r.status, r.status), "backbone": r.config.get("backbone"),
+              "mode": r.config.get("mode")} for r in active],
+            hide_index=True, width="stretch",
+        )
+    # When the last active run ends, redraw the whole page once so the polling stops.
+    if any_active and not active:
+        st.rerun(scope="app")
+
+
+watch()
+
+ui.next_step("evaluate", "Next: evaluate a finished model")

@@ -1,0 +1,171 @@
+"""Step 6 — Runs & export: compare every run, overlay curves, download the finished models."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+import ui_state as ui
+from tlcore.config import TrainConfig
+
+ui.page_header(
+    "runs",
+    "Compare all your runs side by side, overlay their learning curves, and **download** a trained model "
+    "to use in other programs.",
+)
+
+list_runs, read_events = ui.tl("jobs", "list_runs", "read_events")
+ws = ui.workspace()
+runs = ui.call(list_runs, ws.runs_dir, what="listing your runs") or []
+if not runs:
+    st.info("No runs yet. Train a model on the **Train** page first.", icon=":material/info:")
+    st.page_link(ui.PAGE_BY_URL["train"].path, label="Go to Train", icon=":material/play_circle:")
+    st.stop()
+
+# --------------------------------------------------------------------------- table
+st.header("1 · All runs", anchor=False)
+st.caption("Tick runs in the first column to overlay their curves below.")
+
+
+def _best_val(events: list[dict]) -> float | None:
+    values = [r["val_accuracy"] for r in ui.epoch_rows(events) if r.get("val_accuracy") is not None]
+    return max(values) if values else None
+
+
+events_by_run = {r.run_id: (ui.call(read_events, r.run_dir) or []) for r in runs}
+table = []
+for r in runs:
+    c = r.config or {}
+    rows = ui.epoch_rows(events_by_run[r.run_id])
+    table.append({
+        "run": r.run_id,
+        "status": ui.STATUS_WORDS.get(r.status, r.status),
+        "backbone": Path(c["backbone_file"]).name if c.get("backbone_file") else c.get("backbone"),
+        "layer": c.get("layer") or "(recommended)",
+        "mode": c.get("mode"),
+        "weights": c.get("weights"),
+        "image size": c.get("image_size") or "native",
+        "epochs run": len(rows),
+        "batch": c.get("batch_size"),
+        "learning rate": c.get("learning_rate"),
+        "augment": bool(c.get("augment")),
+        "accuracy": r.accuracy if r.accuracy is not None else _best_val(events_by_run[r.run_id]),
+        "test accuracy": r.test_accuracy,
+        "time": ui.format_seconds(r.seconds) if r.seconds else "—",
+        "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)) if r.started else "—",
+    })
+finished_rows = [i for i, r in enumerate(runs) if r.status == "finished"][:2]
+event = st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="multi-row",
+    selection_default={"selection": {"rows": finished_rows}} if finished_rows else None,
+    key="runs_table",
+    column_config={
+        "accuracy": st.column_config.ProgressColumn("accuracy", min_value=0.0, max_value=1.0, format="percent",
+                                                    help="Validation accuracy (best epoch while running)."),
+        "test accuracy": st.column_config.ProgressColumn("test accuracy", min_value=0.0, max_value=1.0, format="percent"),
+        "learning rate": st.column_config.NumberColumn("learning rate", format="%g"),
+        "augment": st.column_config.CheckboxColumn("augment"),
+    },
+)
+selected = [runs[i].run_id for i in (event.selection.rows if event is not None else []) if i < len(runs)]
+
+# --------------------------------------------------------------------------- curves
+st.header("2 · Learning curves", anchor=False)
+if not selected:
+    st.caption("Select one or more runs in the table to see their curves here.")
+else:
+    if len(selected) > 4:
+        st.caption("Showing the first four selected runs.")
+    series = {rid: ui.epoch_rows(events_by_run[rid]) for rid in selected[:4]}
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(ui.curves_figure(series, "loss", "Loss (lower is better)"), width="stretch", key="runs_loss")
+    c2.plotly_chart(ui.curves_figure(series, "accuracy", "Accuracy (higher is better)"), width="stretch", key="runs_acc")
+    st.caption("Solid lines: training pictures. Dotted lines: validation pictures (the ones that count).")
+
+# --------------------------------------------------------------------------- export
+st.header("3 · Download a model", anchor=False)
+exportable = [r for r in runs if (r.run_dir / "model.keras").is_file() and not r.active]
+if not exportable:
+    st.info("No trained model yet. Once a run finishes, its model can be downloaded here.")
+    st.stop()
+ids = [r.run_id for r in exportable]
+last = ui.load_state().get("last_run")
+if st.session_state.get("runs_export") not in ids:
+    st.session_state["runs_export"] = selected[0] if selected and selected[0] in ids else (last if last in ids else ids[0])
+run_labels = {rid: ui.run_label(rid) for rid in ids}
+run_id = st.selectbox("Run", ids, key="runs_export", format_func=run_labels.__getitem__)
+run_dir = ui.run_dir(run_id)
+export_dir = run_dir / "export"
+
+MIME = {".keras": "application/octet-stream", ".json": "application/json", ".zip": "application/zip",
+        ".tflite": "application/octet-stream", ".md": "text/markdown", ".parquet": "application/octet-stream"}
+
+
+def _download(label: str, path: Path, help_text: str, key: str, file_name: str | None = None) -> None:
+    name = file_name or f"{run_id}-{path.name}"
+    st.download_button(
+        label, data=lambda p=path: p.read_bytes(), file_name=name, mime=MIME.get(path.suffix, "application/octet-stream"),
+        key=key, help=help_text, icon=":material/download:", on_click="ignore", width="stretch",
+    )
+
+
+st.markdown("**Ready now**")
+c1, c2, c3 = st.columns(3)
+with c1:
+    _download("Keras model (.keras)", run_dir / "model.keras",
+              "The whole model: give it RGB pictures of any size, get class probabilities. Load with keras.saving.load_model.",
+              "dl_keras")
+with c2:
+    if (run_dir / "labels.json").is_file():
+        _download("Class names (labels.json)", run_dir / "labels.json", "The class of each model output, in order.", "dl_labels")
+with c3:
+    _download("Settings (config.json)", run_dir / "config.json",
+              "Every setting of this run; `tlcore train --config config.json` trains it again.", "dl_config")
+
+export_run = ui.tl_optional("export", "export_run")
+featurize = ui.tl_optional("features", "featurize")
+FILES = {  # what export_run writes into <run>/export/
+    "saved_model.zip": ("TensorFlow SavedModel (.zip)", "For TensorFlow Serving and tf.saved_model.load."),
+    "model.tflite": ("TensorFlow Lite", "For phones and small devices (float32)."),
+    "model_quant.tflite": ("TensorFlow Lite, 8-bit", "About 4× smaller, nearly as accurate."),
+    "model_card.md": ("Model card (.md)", "A plain description: data, settings, scores, how to use, limits."),
+    "model_info.json": ("Model info (.json)", "Input size and format, for developers."),
+    "features.parquet": ("Features table (Parquet)", "The bottleneck features of every picture, for your own analysis."),
+}
+st.markdown("**Other formats**")
+st.caption("These take a little while to make (up to a minute). They are kept, so you only make them once per run.")
+present = [name for name in FILES if (export_dir / name).is_file()]
+if present:
+    cols = st.columns(3)
+    for i, name in enumerate(present):
+        with cols[i % 3]:
+            label, help_text = FILES[name]
+            _download(label, export_dir / name, help_text, f"dl_{name}")
+b1, b2 = st.columns(2)
+with b1:
+    if export_run is not None and st.button("Make SavedModel, TFLite and model card", icon=":material/build:",
+                                            key="runs_make_export", width="stretch"):
+        with st.status("Exporting… (SavedModel, TFLite, model card)", expanded=False) as box:
+            paths = ui.call(export_run, run_dir, what="exporting the model")
+            box.update(label="Export finished" if paths else "Export failed", state="complete" if paths else "error")
+        if paths:
+            st.rerun()
+with b2:
+    if featurize is not None and st.button("Make the features table (Parquet)", icon=":material/table:",
+                                           key="runs_make_features", width="stretch"):
+        config = ui.run_config(run_id)
+        if config is None:
+            st.error("This run's settings could not be read. Fix: train it again.")
+        else:
+            with st.status("Computing features for every picture…", expanded=False) as box:
+                out = ui.call(featurize, config, export_dir / "features.parquet", workspace=ws, what="computing the features")
+                box.update(label="Features ready" if out else "Could not compute the features",
+                           state="complete" if out else "error")
+            if out:
+                st.rerun()

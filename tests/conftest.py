@@ -1,0 +1,48 @@
+"""Shared fixtures: small generated datasets, written once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parent.parent
+
+TINY_CLASSES = ("red_stripes", "green_columns", "blue_checks")
+
+
+def _tiny_image(label: int, rng: np.random.Generator, size: int = 32) -> np.ndarray:
+    """A noisy image whose dominant colour *and* pattern give away the class."""
+    ys, xs = np.mgrid[0:size, 0:size]
+    pattern = [(ys // 4) % 2, (xs // 4) % 2, ((xs // 4) + (ys // 4)) % 2][label]
+    pixels = np.full((size, size, 3), 40.0)
+    pixels[..., label] = 150 + 90 * pattern
+    pixels += rng.normal(0, 12, size=pixels.shape) + rng.uniform(-20, 20)
+    return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """3 classes x 12 PNG images of 32x32 px in class folders; easily separable.
+
+    Classes (sorted = label order): blue_checks, green_columns, red_stripes.
+    """
+    root = tmp_path_factory.mktemp("tiny_dataset")
+    rng = np.random.default_rng(1234)
+    for label, name in enumerate(TINY_CLASSES):
+        folder = root / name
+        folder.mkdir()
+        for i in range(12):
+            Image.fromarray(_tiny_image(label, rng)).save(folder / f"{name}_{i:02d}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def shapes_dir() -> Path:
+    """The repository's sample dataset (``sample_data/shapes``: train/ and val/ of 3 shapes)."""
+    path = REPO / "sample_data" / "shapes"
+    if not path.is_dir():
+        pytest.fail(f"{path} is missing; run: .venv/bin/python sample_data/generate.py")
+    return path

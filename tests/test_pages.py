@@ -1,0 +1,370 @@
+"""Every page as a user meets it, through streamlit's AppTest (no browser).
+
+Each test gets its own workspace root (``TLCORE_WORKSPACE``) and data root
+(``TLCORE_DATA_ROOTS``) holding a tiny generated dataset, so nothing touches the repository.
+Runs shown on the Train/Evaluate/Predict/Runs pages are written as run folders in the
+format of docs/ARCHITECTURE.md (training itself is tested in test_train/test_jobs and in
+the browser test).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PAGES = ["pages/1_data.py", "pages/2_model.py", "pages/3_train.py", "pages/4_evaluate.py", "pages/5_predict.py",
+         "pages/6_runs.py"]
+TIMEOUT = 180  # the first page that builds a Keras model pays for importing TensorFlow
+SESSION = "testsession01"
+CLASSES = ["circle", "square", "triangle"]
+
+
+# --------------------------------------------------------------------------- fixtures
+def _shape_image(kind: str, i: int, size: int = 40) -> Image.Image:
+    img = Image.new("RGB", (size, size), (30 + 7 * i % 200, 80, 120))
+    draw = ImageDraw.Draw(img)
+    a, b = 6 + i % 4, size - 6 - i % 3
+    color = (250, 240 - 9 * i % 120, 40)
+    if kind == "circle":
+        draw.ellipse([a, a, b, b], fill=color)
+    elif kind == "square":
+        draw.rectangle([a, a, b, b], fill=color)
+    else:
+        draw.polygon([(size // 2, a), (a, b), (b, b)], fill=color)
+    return img
+
+
+def make_dataset(folder: Path, per_class: int = 12) -> Path:
+    for cls in CLASSES:
+        (folder / cls).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            _shape_image(cls, i).save(folder / cls / f"{cls}_{i:02d}.png")
+    return folder
+
+
+def zip_folder(folder: Path) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A private workspace root and a data root with a small 'shapes' dataset."""
+    ws_root = tmp_path / "ws"
+    data_root = tmp_path / "data"
+    make_dataset(data_root / "shapes")
+    monkeypatch.setenv("TLCORE_WORKSPACE", str(ws_root))
+    monkeypatch.setenv("TLCORE_DATA_ROOTS", str(data_root))
+    monkeypatch.chdir(ROOT)
+    return {"ws_root": ws_root, "data_root": data_root, "session_dir": ws_root / "sessions" / SESSION}
+
+
+def new_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["ws"] = SESSION
+    return at
+
+
+def open_page(page: str) -> AppTest:
+    at = new_app().run()
+    if page != PAGES[0]:
+        at.switch_page(page).run()
+    return at
+
+
+def select_dataset(env) -> None:
+    """What the Data page saves when a folder is chosen (app_state.json in the session's workspace)."""
+    session = env["session_dir"]
+    session.mkdir(parents=True, exist_ok=True)
+    root = str((env["data_root"] / "shapes").resolve())
+    state = {"dataset": root, "dataset_name": "shapes", "config": {"data": root}}
+    (session / "app_state.json").write_text(json.dumps(state))
+
+
+def write_run(env, run_id: str, status: str = "finished", epochs: int = 3) -> Path:
+    """A run folder as tlcore.jobs writes it."""
+    run = env["session_dir"] / "runs" / run_id
+    run.mkdir(parents=True, exist_ok=True)
+    root = str((env["data_root"] / "shapes").resolve())
+    (run / "config.json").write_text(json.dumps({"data": root, "backbone": "MobileNetV2", "epochs": epochs,
+                                                 "weights": "none", "image_size": 32}))
+    now = time.time()
+    events = [{"t": now - 30, "type": "status", "status": "queued"},
+              {"t": now - 29, "type": "status", "status": "running", "message": "Preparing data"},
+              {"t": now - 28, "type": "stage", "stage": "head", "message": "Training the classifier head"}]
+    done = epochs if status == "finished" else 1
+    for e in range(1, done + 1):
+        events.append({"t": now - 28 + e, "type": "epoch", "stage": "head", "epoch": e, "epochs": epochs,
+                       "loss": 1.0 / e, "accuracy": 0.5 + 0.1 * e, "val_loss": 1.1 / e, "val_accuracy": 0.45 + 0.1 * e,
+                       "seconds": 1.0, "images_per_s": 30.0})
+    if status == "running":
+        events.append({"t": now - 1, "type": "batch", "stage": "head", "epoch": 1, "epochs": epochs, "batch": 2,
+                       "batches": 4, "loss": 0.8, "accuracy": 0.6, "images_per_s": 31.0})
+    else:
+        events.append({"t": now, "type": "status", "status": status, "accuracy": 0.8, "seconds": 30.0})
+    (run / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    if status == "finished":
+        (run / "labels.json").write_text(json.dumps(CLASSES))
+        (run / "model.keras").write_bytes(b"not used by these tests")
+        val = sorted((env["data_root"] / "shapes").rglob("*.png"))
+        (run / "evaluation.json").write_text(json.dumps({
+            "accuracy": 0.8, "num_images": 9, "classes": CLASSES, "macro_f1": 0.79,
+            "confusion_matrix": [[3, 0, 0], [1, 2, 0], [0, 1, 2]],
+            "report": {c: {"precision": 0.8, "recall": 0.8, "f1": 0.8, "support": 3} for c in CLASSES},
+            "misclassified": [
+                {"path": str(val[15]), "true": "square", "predicted": "circle", "confidence": 0.7, "true_probability": 0.2},
+                {"path": str(val[30]), "true": "triangle", "predicted": "square", "confidence": 0.6, "true_probability": 0.3},
+            ],
+        }))
+    return run
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    parts += [s.value for s in at.success] + [w.value for w in at.warning] + [h.value for h in at.header]
+    return "\n".join(str(p) for p in parts)
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+# --------------------------------------------------------------------------- the frame
+def test_pages_never_import_tensorflow_or_keras():
+    for path in [ROOT / "app.py", ROOT / "ui_state.py", *(ROOT / p for p in PAGES)]:
+        source = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(import|from)\s+(tensorflow|keras)\b", source, re.M), path
+
+
+def test_app_gives_each_session_its_own_workspace(env):
+    a = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    b = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert_clean(a)
+    wa, wb = a.query_params.get("ws"), b.query_params.get("ws")
+    assert wa and wb and wa != wb
+    assert (env["ws_root"] / "sessions" / wa).is_dir()
+    sidebar = "\n".join(m.value for m in a.sidebar.markdown)
+    assert "Training on" in sidebar and ("CPU" in sidebar or "GPU" in sidebar)
+
+
+def test_reload_comes_back_to_the_same_workspace(env):
+    at = new_app().run()
+    at.tabs  # the Data page
+    at.selectbox(key="data_folder_pick").select(str((env["data_root"] / "shapes").resolve())).run()
+    at.button(key="data_use_folder").click().run()
+    assert_clean(at)
+    state = json.loads((env["session_dir"] / "app_state.json").read_text())
+    assert state["dataset"].endswith("shapes")
+    # A reload is a new browser session with the same ?ws= link.
+    again = new_app().run()
+    assert_clean(again)
+    assert any("shapes" in m.value for m in again.sidebar.markdown)
+    assert any(m.label == "Classes" and str(m.value) == "3" for m in again.metric)
+
+
+# --------------------------------------------------------------------------- every page renders
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_without_a_dataset(env, page):
+    at = open_page(page)
+    assert_clean(at)
+    assert at.title, "each page has a title"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_with_a_dataset_and_a_run(env, page):
+    select_dataset(env)
+    write_run(env, "20250101-120000-mobilenetv2-fe")
+    at = open_page(page)
+    assert_clean(at)
+
+
+# --------------------------------------------------------------------------- Data
+def test_data_page_widgets(env):
+    at = open_page(PAGES[0])
+    assert at.file_uploader(key="data_upload") is not None
+    assert "zip" in at.file_uploader(key="data_upload").allowed_type[0]
+    picker = at.selectbox(key="data_folder_pick")
+    assert any(o.endswith("shapes") for o in picker.options)
+    assert at.button(key="data_use_folder").disabled  # nothing chosen yet
+    assert at.text_input(key="data_folder_typed") is not None
+    assert at.slider(key="data_val_fraction").value == pytest.approx(0.2)
+
+
+def test_data_page_upload_zip_shows_counts_report_and_samples(env):
+    at = open_page(PAGES[0])
+    at.file_uploader(key="data_upload").set_value(("shapes.zip", zip_folder(env["data_root"] / "shapes"), "application/zip"))
+    at.run()
+    assert_clean(at)
+    assert {m.label: str(m.value) for m in at.metric}["Classes"] == "3"
+    assert len(at.get("plotly_chart")) >= 1  # the per-class bar chart
+    assert len(at.get("imgs")) >= 3 or len(at.image) >= 3  # sample grid
+    # The upload was extracted inside this session's workspace only.
+    assert any((env["session_dir"] / "datasets").iterdir())
+    state = json.loads((env["session_dir"] / "app_state.json").read_text())
+    assert state["dataset_name"] == "shapes"
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("broken.zip", b"this is not a zip file at all"),
+        ("empty.zip", None),  # a valid zip with no images
+        ("evil.zip", "traversal"),
+    ],
+)
+def test_data_page_bad_upload_shows_error_not_exception(env, name, content):
+    if content is None:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("readme.txt", "no pictures here")
+        content = buf.getvalue()
+    elif content == "traversal":
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("../../outside.png", b"x")
+        content = buf.getvalue()
+    at = open_page(PAGES[0])
+    at.file_uploader(key="data_upload").set_value((name, content, "application/zip"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error, "a bad upload must be explained with st.error"
+    assert "Fix" in at.error[0].value or "fix" in at.error[0].value.lower()
+    assert not (env["ws_root"].parent / "outside.png").exists()
+    # Rerunning (any click) keeps the explanation instead of silently dropping it.
+    at.run()
+    assert at.error and not at.exception
+
+
+@pytest.mark.parametrize("typed", ["../../../etc", "/etc", "no_such_folder"])
+def test_data_page_refuses_paths_outside_the_data_roots(env, typed):
+    at = open_page(PAGES[0])
+    at.text_input(key="data_folder_typed").input(typed).run()
+    at.button(key="data_use_folder").click().run()
+    assert not at.exception
+    assert at.error
+    assert not (env["session_dir"] / "app_state.json").exists() or \
+        "etc" not in json.loads((env["session_dir"] / "app_state.json").read_text()).get("dataset", "")
+
+
+# --------------------------------------------------------------------------- Model
+def test_model_page_widgets_and_summary(env):
+    select_dataset(env)
+    at = open_page(PAGES[1])
+    assert_clean(at)
+    backbone = at.selectbox(key="m_backbone")
+    assert "MobileNetV2" in backbone.options and backbone.value == "MobileNetV2"
+    assert at.radio(key="m_weights").value == "imagenet"
+    assert at.number_input(key="m_image_size").value == 224
+    assert at.radio(key="m_mode").value == "feature-extraction"
+    assert at.toggle(key="m_augment") is not None
+    assert at.number_input(key="m_epochs").value == 20
+    assert len(at.dataframe) >= 2  # backbone comparison + layer table
+    assert any("out_relu" in m.value for m in at.markdown), "the recommended layer is preselected"
+    labels = {m.label for m in at.metric}
+    assert {"Trainable parameters", "Frozen parameters", "Estimated time per epoch"} <= labels
+
+
+def test_model_page_choices_are_kept_across_pages(env):
+    select_dataset(env)
+    at = open_page(PAGES[1])
+    at.radio(key="m_weights").set_value("none")
+    at.number_input(key="m_epochs").set_value(2)
+    at.radio(key="m_mode").set_value("fine-tune").run()
+    assert_clean(at)
+    assert at.slider(key="m_ft_layers") is not None
+    at.switch_page(PAGES[2]).run()
+    assert_clean(at)
+    at.switch_page(PAGES[1]).run()
+    assert at.number_input(key="m_epochs").value == 2
+    assert at.radio(key="m_mode").value == "fine-tune"
+    saved = json.loads((env["session_dir"] / "app_state.json").read_text())["config"]
+    assert saved["epochs"] == 2 and saved["weights"] == "none" and saved["mode"] == "fine-tune"
+
+
+def test_model_page_augmentation_preview(env):
+    select_dataset(env)
+    at = open_page(PAGES[1])
+    at.toggle(key="m_augment").set_value(True).run()
+    assert_clean(at)
+    assert at.slider(key="m_aug_rot") is not None
+    assert len(at.image) >= 8 or len(at.get("imgs")) >= 1
+
+
+# --------------------------------------------------------------------------- Train
+def test_train_page_without_dataset_explains(env):
+    at = open_page(PAGES[2])
+    assert_clean(at)
+    assert "Data" in texts(at)
+
+
+def test_train_page_shows_a_running_run_with_progress_and_cancel(env):
+    select_dataset(env)
+    run = write_run(env, "20250101-130000-mobilenetv2-fe", status="running", epochs=4)
+    at = open_page(PAGES[2])
+    assert_clean(at)
+    assert at.button(key="train_start") is not None
+    cancel = at.button(key=f"cancel_{run.name}")
+    assert cancel is not None
+    assert len(at.get("plotly_chart")) >= 2  # loss and accuracy curves
+    progress = at.get("progress")
+    assert progress, "a progress bar"
+    cancel.click().run()
+    assert not at.exception
+    assert (run / "CANCEL").exists()
+
+
+# --------------------------------------------------------------------------- Evaluate
+def test_evaluate_page_shows_accuracy_matrix_and_mistakes(env):
+    write_run(env, "20250101-120000-mobilenetv2-fe")
+    at = open_page(PAGES[3])
+    assert_clean(at)
+    assert {m.label: m.value for m in at.metric}["Accuracy"] == "80.0%"
+    assert len(at.get("plotly_chart")) >= 1
+    assert at.toggle(key="eval_normalized") is not None
+    # Filtering the mistakes the way a click on a cell does.
+    at.selectbox(key="eval_true").select("square")
+    at.selectbox(key="eval_pred").select("circle").run()
+    assert_clean(at)
+    assert "1 picture(s)" in texts(at)
+
+
+# --------------------------------------------------------------------------- Predict
+def test_predict_page_widgets_and_bad_image(env):
+    write_run(env, "20250101-120000-mobilenetv2-fe")
+    at = open_page(PAGES[4])
+    assert_clean(at)
+    uploader = at.file_uploader(key="predict_upload")
+    assert uploader.accept_multiple_files
+    assert at.number_input(key="predict_topk").value == 3
+    uploader.set_value([("notes.jpg", b"this is text, not a picture", "image/jpeg")])
+    at.run()
+    assert not at.exception
+    assert at.error and "notes.jpg" in at.error[0].value
+
+
+# --------------------------------------------------------------------------- Runs & export
+def test_runs_page_table_curves_and_downloads(env):
+    write_run(env, "20250101-120000-mobilenetv2-fe")
+    write_run(env, "20250101-110000-mobilenetv2-fe", epochs=2)
+    at = open_page(PAGES[5])
+    assert_clean(at)
+    assert len(at.dataframe) >= 1
+    assert len(at.get("plotly_chart")) >= 2  # two finished runs preselected and overlaid
+    labels = [b.label for b in at.get("download_button")]
+    assert any(".keras" in str(label) for label in labels), labels
+    assert at.button(key="runs_make_export") is not None

@@ -1,0 +1,61 @@
+"""Evaluation with scikit-learn: accuracy, confusion matrix, per-class report, mistakes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+from .errors import TLCoreError
+
+
+def evaluate_predictions(y_true, probs, classes: list[str], paths: list[str] | None = None) -> dict:
+    """Metrics for one split from true labels and predicted probabilities."""
+    y_true = np.asarray(y_true, dtype=int)
+    probs = np.asarray(probs, dtype=float)
+    y_pred = probs.argmax(axis=1)
+    labels = list(range(len(classes)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    report = {
+        name: {"precision": float(precision[i]), "recall": float(recall[i]),
+               "f1": float(f1[i]), "support": int(support[i])}
+        for i, name in enumerate(classes)
+    }
+    result = {
+        "accuracy": float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
+        "num_images": int(len(y_true)),
+        "classes": list(classes),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "report": report,
+        "macro_f1": float(np.mean(f1)) if len(f1) else 0.0,
+    }
+    if len(classes) == 2:
+        # The second class (alphabetically, e.g. PNEUMONIA vs NORMAL) is taken as "positive".
+        result["positive_class"] = classes[1]
+        result["sensitivity"] = float(recall[1])
+        result["specificity"] = float(recall[0])
+    if paths is not None:
+        confidence = probs.max(axis=1)
+        result["misclassified"] = [
+            {"path": str(paths[i]), "true": classes[y_true[i]], "predicted": classes[y_pred[i]],
+             "confidence": float(confidence[i]),
+             "true_probability": float(probs[i, y_true[i]])}
+            for i in np.flatnonzero(y_pred != y_true)
+        ]
+        result["misclassified"].sort(key=lambda m: -m["confidence"])
+    return result
+
+
+def evaluate_run(run_dir: str | Path) -> dict:
+    """The evaluation saved with a finished run (``evaluation.json``)."""
+    path = Path(run_dir) / "evaluation.json"
+    if not path.is_file():
+        raise TLCoreError(
+            f"Run {Path(run_dir).name} has no evaluation yet.",
+            "wait for the run to finish, or pick a finished run.",
+        )
+    return json.loads(path.read_text(encoding="utf-8"))

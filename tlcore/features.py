@@ -1,0 +1,174 @@
+"""The feature-extraction fast path: bottleneck features computed once and cached on disk.
+
+With a frozen base and no augmentation, every epoch would push the same images through the
+same network. Instead each image goes through the base once; its pooled features are cached
+under a key made of the data's content, the backbone, its weights, the cut layer, the image
+size and the pooling, and the head trains on the cached vectors in milliseconds per epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .config import TrainConfig
+
+FEATURE_VERSION = 1  # bump when the way features are computed changes
+
+
+def _file_digest(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def model_key(config: TrainConfig, image_size: int, layer: str) -> str:
+    """Identifies the feature extractor: backbone, weights, layer, size, pooling."""
+    weights = config.weights or "none"
+    if weights not in ("imagenet", "none"):
+        weights = "file:" + _file_digest(weights)
+    backbone = "file:" + _file_digest(config.backbone_file) if config.backbone_file else config.backbone
+    import keras
+
+    parts = {"v": FEATURE_VERSION, "backbone": backbone, "weights": weights, "layer": layer,
+             "size": image_size, "pooling": config.pooling, "keras": keras.__version__,
+             "backend": keras.backend.backend()}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def samples_key(content_hashes: Sequence[str], view: int = 0, seed: int = 0) -> str:
+    h = hashlib.sha256(f"view={view};seed={seed};".encode())
+    for digest in content_hashes:
+        h.update(digest.encode())
+    return h.hexdigest()[:24]
+
+
+class FeatureCache:
+    """``<cache_dir>/features/<model key>/<samples key>.npy``."""
+
+    def __init__(self, cache_dir: str | Path, key: str):
+        self.dir = Path(cache_dir) / "features" / key
+        self.hits = 0
+        self.misses = 0
+
+    def path(self, key: str) -> Path:
+        return self.dir / f"{key}.npy"
+
+    def load(self, key: str) -> np.ndarray | None:
+        path = self.path(key)
+        if path.is_file():
+            try:
+                arr = np.load(path, allow_pickle=False)
+                self.hits += 1
+                return arr
+            except (OSError, ValueError):
+                path.unlink(missing_ok=True)  # torn or corrupt file: recompute
+        self.misses += 1
+        return None
+
+    def save(self, key: str, features: np.ndarray) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.dir / f".{key}.tmp.npy"
+        np.save(tmp, features, allow_pickle=False)
+        tmp.replace(self.path(key))
+
+
+def extract(extractor, samples, image_size: int, batch_size: int, *, augmenter=None,
+            on_batch: Callable[[int, int], None] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> np.ndarray:
+    """Run ``extractor`` over ``samples`` in order, decoding in parallel with prefetch."""
+    from .data import ImageBatches
+
+    batches = ImageBatches(samples, image_size, batch_size=batch_size, shuffle=False)
+    n = len(batches)
+    out = []
+    # Iterating a PyDataset through a Keras data adapter would be simplest, but a manual loop
+    # lets us stop between batches and report progress; prefetching keeps the CPU busy.
+    for i, (x, _) in enumerate(_prefetch(batches)):
+        if should_stop is not None and should_stop():
+            raise KeyboardInterrupt
+        if augmenter is not None:
+            x = augmenter(x.astype("float32"), training=True)
+        out.append(np.asarray(extractor(x, training=False), dtype="float32"))
+        if on_batch is not None:
+            on_batch(i + 1, n)
+    return np.concatenate(out, axis=0) if out else np.zeros((0,), "float32")
+
+
+def _prefetch(batches, depth: int = 2):
+    """Decode the next batches in background threads while the current one is computed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = len(batches)
+    with ThreadPoolExecutor(max_workers=depth) as pool:
+        pending = [pool.submit(batches.__getitem__, i) for i in range(min(depth, n))]
+        for i in range(n):
+            item = pending.pop(0).result()
+            if i + depth < n:
+                pending.append(pool.submit(batches.__getitem__, i + depth))
+            yield item
+
+
+def cached_features(extractor, cache: FeatureCache, samples, content_hashes: Sequence[str], image_size: int,
+                    batch_size: int, *, view: int = 0, augmenter=None, seed: int = 0,
+                    on_batch=None, should_stop=None) -> np.ndarray:
+    """Features for ``samples`` (view 0 = the original images; view k>0 = k-th augmented copy)."""
+    key = samples_key(content_hashes, view=view, seed=seed)
+    feats = cache.load(key)
+    if feats is None or len(feats) != len(samples):
+        if augmenter is not None:
+            import keras
+
+            keras.utils.set_random_seed(seed * 1000 + view)
+        feats = extract(extractor, samples, image_size, batch_size, augmenter=augmenter if view else None,
+                        on_batch=on_batch, should_stop=should_stop)
+        cache.save(key, feats)
+    return feats
+
+
+def featurize(config: TrainConfig, out_path: str | Path, *, workspace=None,
+              on_event: Callable[[dict], None] | None = None) -> Path:
+    """Write the bottleneck features of a dataset to Parquet: path, label, split, features."""
+    import pandas as pd
+
+    from .data import load_dataset
+    from .model import build_classifier
+    from .workspace import default_workspace
+
+    workspace = workspace or default_workspace()
+    config.validate()
+    emit = on_event or (lambda event: None)
+    dataset = load_dataset(config.data, val_fraction=config.val_fraction, seed=config.seed, workspace=workspace)
+    parts = build_classifier(config, len(dataset.classes))
+    cache = FeatureCache(workspace.cache_dir, model_key(config, parts.image_size, parts.layer))
+    rows = []
+    for split in ("train", "val", "test"):
+        samples = dataset.split(split)
+        if not samples:
+            continue
+        hashes = [dataset.content_hash(s.path) for s in samples]
+
+        def on_batch(done, total, split=split):
+            emit({"t": time.time(), "type": "batch", "stage": f"features-{split}", "batch": done, "batches": total})
+
+        feats = cached_features(parts.extractor, cache, samples, hashes, parts.image_size, config.batch_size,
+                                on_batch=on_batch)
+        for sample, vector in zip(samples, feats):
+            rows.append({"path": str(sample.path), "label": dataset.classes[sample.label],
+                         "label_index": int(sample.label), "split": split,
+                         "features": vector.astype("float32").tolist()})
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(rows)
+    frame.attrs["backbone"] = config.backbone
+    tmp = out_path.with_name("." + out_path.name + ".tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(out_path)
+    return out_path

@@ -1,0 +1,289 @@
+"""Image decoding with Pillow: any supported file in, 8-bit RGB out.
+
+Files are recognised by their content, never by their extension, so a PNG named
+``photo.jpg`` or a file without an extension works. Every problem a user's file can have
+(empty, not an image, truncated, a decompression bomb, an unsupported format such as HEIC)
+is raised as :class:`ImageProblem` with a short ``reason`` that the dataset report shows.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import TLCoreError
+
+log = logging.getLogger(__name__)
+
+SUPPORTED = "JPEG, PNG, GIF, BMP, TIFF, WebP"
+# Pillow's names for the formats above (DIB is a BMP variant). The JPEG opener also opens
+# the multi-picture JPEGs ("MPO") that many phones and cameras write.
+SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "DIB", "TIFF", "WEBP")
+Image.init()  # register every plugin: Image.open(formats=...) only knows the registered ones
+
+# Brands in the ISO-BMFF "ftyp" box (bytes 4-12) of HEIC/HEIF/AVIF files, which phones
+# produce and which we want to name rather than call "not an image".
+_ISOBMFF_BRANDS = {
+    b"heic": "HEIC", b"heix": "HEIC", b"hevc": "HEIC", b"hevx": "HEIC", b"heim": "HEIC",
+    b"heis": "HEIC", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF", b"avis": "AVIF",
+}
+
+# Signatures of the supported formats: a file that starts like one but that Pillow cannot
+# open is a damaged image, not "not an image".
+_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+
+ImageSource = str | os.PathLike | BinaryIO
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file left out of a dataset or an archive, and why (shown in the dataset report)."""
+
+    path: str
+    reason: str
+
+
+class ImageProblem(TLCoreError):
+    """A file that cannot be used as an image; ``reason`` is a short phrase for reports."""
+
+    def __init__(self, path: ImageSource, reason: str):
+        self.path = _display_name(path)
+        self.reason = reason
+        super().__init__(
+            f"Cannot use {self.path!r} as an image: {reason}.",
+            f"replace or remove the file; supported formats are {SUPPORTED}.",
+        )
+
+
+def _display_name(source: ImageSource) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return str(getattr(source, "name", "<in-memory image>"))
+
+
+def _sniff_format(head: bytes) -> str | None:
+    """Name a well-known format Pillow cannot open from its first bytes."""
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        return _ISOBMFF_BRANDS.get(head[8:12], None)
+    return None
+
+
+def _open_decoded(source: ImageSource, draft_size: int | None = None) -> Image.Image:
+    """Open and fully decode the first frame, turning every failure into ImageProblem."""
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            if os.path.getsize(source) == 0:
+                raise ImageProblem(source, "empty file")
+        except FileNotFoundError:
+            raise ImageProblem(source, "file not found") from None
+        except PermissionError:
+            raise ImageProblem(source, "cannot read the file (permission denied)") from None
+    try:
+        # formats= keeps Pillow to the formats we support, so exotic decoders never run on
+        # user files.
+        img = Image.open(source, formats=SUPPORTED_FORMATS)
+    except Image.DecompressionBombError as err:
+        raise ImageProblem(source, _bomb_reason(err)) from None
+    except UnidentifiedImageError:
+        raise ImageProblem(source, _unidentified_reason(source)) from None
+    except PermissionError:
+        raise ImageProblem(source, "cannot read the file (permission denied)") from None
+    except Exception as err:  # Pillow raises many types (OSError, SyntaxError, struct.error…) on broken headers
+        log.debug("open failed for %s: %r", _display_name(source), err)
+        raise ImageProblem(source, "truncated or corrupt image") from None
+    try:
+        if draft_size and img.format in ("JPEG", "MPO"):
+            # Decode JPEGs at a reduced DCT scale (still >= draft_size): several times faster,
+            # and libjpeg still reads the whole stream, so truncation is still detected.
+            img.draft(None, (draft_size, draft_size))
+        img.load()  # the real decode; lazily opened images only read the header
+        return img
+    except Image.DecompressionBombError as err:
+        img.close()
+        raise ImageProblem(source, _bomb_reason(err)) from None
+    except Exception as err:
+        img.close()
+        log.debug("decode failed for %s: %r", _display_name(source), err)
+        raise ImageProblem(source, "truncated or corrupt image") from None
+
+
+def _bomb_reason(err: Exception) -> str:
+    limit = Image.MAX_IMAGE_PIXELS
+    shown = f"{2 * limit:,} pixels" if limit else "Pillow's limit"
+    return f"image too large (decompression bomb limit of {shown})"
+
+
+def _unidentified_reason(source: ImageSource) -> str:
+    try:
+        if isinstance(source, (str, os.PathLike)):
+            with open(source, "rb") as fh:
+                head = fh.read(32)
+        else:
+            source.seek(0)
+            head = source.read(32)
+    except OSError:
+        return "cannot read the file"
+    sniffed = _sniff_format(head)
+    if sniffed:
+        return f"unsupported format {sniffed}"
+    if head.startswith(_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return "truncated or corrupt image"
+    try:
+        # Pillow may know the format even though we do not accept it (PSD, ICO, PPM, …):
+        # open() only reads the header, so this costs nothing.
+        if not isinstance(source, (str, os.PathLike)):
+            source.seek(0)
+        with Image.open(source) as other:
+            return f"unsupported format {other.format}"
+    except Exception:
+        return "not an image"
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB the way a person would see the picture."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        # Pillow's convert("L") clips 16-bit values at 255 (a white picture); scale instead.
+        # "I" (32-bit) is how Pillow holds 16-bit data from several formats.
+        values = np.asarray(img).astype(np.float64)
+        gray = np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    if mode == "F":
+        values = np.nan_to_num(np.asarray(img, dtype=np.float64))
+        low, high = float(values.min()), float(values.max())
+        if low >= 0.0 and high <= 1.0:
+            scaled = values * 255.0  # float images are conventionally 0..1
+        else:
+            scaled = (values - low) / max(high - low, 1e-12) * 255.0
+        return Image.fromarray(np.rint(scaled).astype(np.uint8), "L").convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
+        # Transparent pixels often hold arbitrary (black) colour; show them as the white a
+        # viewer would.
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if mode == "1":
+        return img.convert("L").convert("RGB")
+    try:
+        return img.convert("RGB")  # L, P, CMYK, YCbCr, …
+    except (ValueError, OSError):
+        raise ImageProblem(getattr(img, "filename", "") or "<image>", f"unsupported colour mode {mode}") from None
+
+
+def _orient(img: Image.Image) -> None:
+    try:
+        ImageOps.exif_transpose(img, in_place=True)  # in place: no copy when there is no tag
+    except Exception as err:  # broken EXIF blocks are common; the pixels are still fine
+        log.debug("ignoring unreadable EXIF orientation: %r", err)
+
+
+def _rgb_image(source: ImageSource, draft_size: int | None = None) -> Image.Image:
+    img = _open_decoded(source, draft_size)
+    try:
+        _orient(img)
+        rgb = _to_rgb(img)
+        if rgb is img and getattr(img, "fp", None) is not None:
+            # Multi-frame files keep their file open after load(); hand back a detached copy.
+            rgb = img.copy()
+    except ImageProblem as err:
+        img.close()
+        raise ImageProblem(source, err.reason) from None
+    except Exception as err:
+        img.close()
+        log.debug("conversion failed for %s: %r", _display_name(source), err)
+        raise ImageProblem(source, "truncated or corrupt image") from None
+    if rgb is not img:
+        img.close()
+    return rgb
+
+
+def open_image(path: ImageSource) -> Image.Image:
+    """Open an image file as 8-bit RGB.
+
+    The format is recognised from the content. EXIF orientation is applied, animated
+    GIF/WebP give their first frame, and grayscale, palette, CMYK, 16-bit and transparent
+    images (composited onto white) are converted to RGB.
+
+    Args:
+        path: A file path or a binary file object.
+
+    Returns:
+        A fully loaded RGB ``PIL.Image.Image``.
+
+    Raises:
+        ImageProblem: The file is empty, not an image, truncated or corrupt, larger than
+            Pillow's decompression-bomb limit, or in an unsupported format.
+    """
+    return _rgb_image(path)
+
+
+def load_image(path: ImageSource, size: int) -> np.ndarray:
+    """Decode an image and resize it (bilinear, no crop) to a ``size`` x ``size`` square.
+
+    Args:
+        path: A file path or a binary file object.
+        size: Output width and height in pixels.
+
+    Returns:
+        A ``uint8`` array of shape ``(size, size, 3)``.
+
+    Raises:
+        ImageProblem: As :func:`open_image`.
+    """
+    if not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be a positive whole number of pixels, got {size!r}")
+    img = _rgb_image(path, draft_size=int(size))
+    if img.size != (size, size):
+        # reducing_gap: shrink big images by whole factors first, then bilinear; visually
+        # the same as a plain bilinear resize, much faster on large photos.
+        img = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def check_image(path: ImageSource) -> str | None:
+    """Cheaply check that a file decodes as an image.
+
+    JPEGs are decoded at a reduced scale, which still reads every byte, so truncated
+    files are caught.
+
+    Args:
+        path: A file path or a binary file object (e.g. ``io.BytesIO`` of bytes already read).
+
+    Returns:
+        None when the image is usable, else the reason it is not (e.g. ``"not an image"``).
+    """
+    try:
+        _rgb_image(path, draft_size=1).close()  # smallest JPEG scale (1/8): fastest full read
+        return None
+    except ImageProblem as err:
+        return err.reason
+
+
+def check_image_bytes(data: bytes, name: str = "<bytes>") -> str | None:
+    """:func:`check_image` for a file's content already in memory (avoids a second read)."""
+    if not data:
+        return "empty file"
+    buffer = io.BytesIO(data)
+    buffer.name = name
+    return check_image(buffer)
+
+
+__all__ = [
+    "SUPPORTED",
+    "SUPPORTED_FORMATS",
+    "ImageProblem",
+    "SkippedFile",
+    "check_image",
+    "check_image_bytes",
+    "load_image",
+    "open_image",
+]

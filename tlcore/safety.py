@@ -1,0 +1,113 @@
+"""Loading model files that came from a user, without executing anything in them.
+
+A ``.keras`` or ``.h5`` file can carry Python code (``Lambda`` layers hold marshalled
+bytecode; custom objects name arbitrary classes). Before Keras sees the file we read its
+architecture JSON ourselves and refuse anything that is not a plain built-in Keras layer;
+then Keras loads it with ``safe_mode=True`` as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import TLCoreError
+
+_ALLOWED_MODULE_PREFIXES = ("keras", "keras.src")
+
+
+def _walk(node: Any) -> Iterator[dict]:
+    if isinstance(node, dict):
+        if "class_name" in node:
+            yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def check_architecture(config: Any, source: str) -> None:
+    """Refuse Lambda layers and custom (non-Keras) objects in a model's architecture JSON."""
+    for obj in _walk(config):
+        cls = str(obj.get("class_name", ""))
+        module = obj.get("module")
+        if cls in ("Lambda", "TFOpLambda", "SlicingOpLambda"):
+            raise TLCoreError(
+                f"{source} contains a Lambda layer, which runs arbitrary Python code when loaded; it was refused.",
+                "rebuild the model without Lambda layers (use built-in Keras layers) and save it again.",
+            )
+        registered = str(obj.get("registered_name") or "")
+        custom = (module is not None and not str(module).startswith(_ALLOWED_MODULE_PREFIXES)) or ">" in registered
+        if custom and cls not in ("function",):
+            raise TLCoreError(
+                f"{source} uses the custom object {cls!r} (module {module or registered!r}); "
+                "custom code in a model file is not loaded, for safety.",
+                "use a model built only from standard Keras layers.",
+            )
+
+
+def _read_keras_zip_config(path: Path) -> Any:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            if "config.json" not in names:
+                raise TLCoreError(
+                    f"{path.name} is not a Keras model file (no config.json inside).",
+                    "save the model with model.save('name.keras') and upload that file.",
+                )
+            return json.loads(zf.read("config.json"))
+    except zipfile.BadZipFile:
+        raise TLCoreError(
+            f"{path.name} is not a valid .keras model file (it is not a zip archive).",
+            "save the model with model.save('name.keras') and upload that file.",
+        ) from None
+    except json.JSONDecodeError:
+        raise TLCoreError(f"{path.name} has a damaged config.json.", "save the model again.") from None
+
+
+def _read_h5_config(path: Path) -> Any:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            raw = h5.attrs.get("model_config")
+            if raw is None:
+                raise TLCoreError(
+                    f"{path.name} holds no model architecture (it may be a weights-only file).",
+                    "upload a whole model saved with model.save(), or use the file as weights for a built-in backbone.",
+                )
+            if isinstance(raw, bytes):
+                raw = raw.decode("utf-8")
+            return json.loads(raw)
+    except OSError:
+        raise TLCoreError(f"{path.name} is not a valid HDF5 (.h5) model file.", "upload a .keras or .h5 model saved by Keras.") from None
+    except json.JSONDecodeError:
+        raise TLCoreError(f"{path.name} has a damaged model_config.", "save the model again.") from None
+
+
+def load_model_safely(path: str | Path):
+    """Load a user's ``.keras``/``.h5`` model after refusing anything that would execute code."""
+    import keras
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise TLCoreError(f"Model file {path} does not exist.", "give the path to a .keras or .h5 file.")
+    suffix = path.suffix.lower()
+    if suffix == ".keras":
+        check_architecture(_read_keras_zip_config(path), path.name)
+    elif suffix in (".h5", ".hdf5"):
+        check_architecture(_read_h5_config(path), path.name)
+    else:
+        raise TLCoreError(f"{path.name} is not a Keras model file.", "use a .keras or .h5 file.")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except TLCoreError:
+        raise
+    except Exception as err:
+        raise TLCoreError(
+            f"{path.name} could not be loaded as a Keras model: {str(err).splitlines()[0][:300]}",
+            "upload a model saved by Keras 3 with model.save(), built from standard layers.",
+        ) from None

@@ -1,0 +1,330 @@
+"""Training: feature extraction (with the cached-feature fast path) and fine-tuning.
+
+``train(config)`` runs in the calling process and reports through events (see
+docs/ARCHITECTURE.md); :mod:`tlcore.jobs` runs it in a process of its own for the app.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .config import TrainConfig, save_config
+from .errors import TLCoreError
+from .runfiles import write_json_atomic
+
+Emit = Callable[[dict], None]
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or cancelled) run produced."""
+
+    status: str  # "finished" | "cancelled"
+    classes: list[str]
+    evaluation: dict
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    run_dir: Path | None = None
+    model: Any = None
+    feature_cache_hits: int = 0
+    feature_cache_misses: int = 0
+
+
+def _optimizer(name: str, learning_rate: float):
+    import keras
+
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+    return keras.optimizers.RMSprop(learning_rate)
+
+
+def _compile(model, config: TrainConfig, learning_rate: float):
+    import keras
+
+    model.compile(
+        optimizer=_optimizer(config.optimizer, learning_rate),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+
+
+def class_weights(labels: np.ndarray, num_classes: int, setting: str) -> dict[int, float] | None:
+    """Balanced class weights when classes are imbalanced (largest/smallest > 1.5) and setting is "auto"."""
+    if setting == "none" or len(labels) == 0:
+        return None
+    counts = np.bincount(labels, minlength=num_classes).astype(float)
+    present = counts[counts > 0]
+    if present.max() / present.min() <= 1.5:
+        return None
+    weights = len(labels) / (num_classes * np.maximum(counts, 1))
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def _one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    return np.eye(num_classes, dtype="float32")[labels]
+
+
+def _batches(samples, size: int, batch_size: int, num_classes: int, shuffle: bool = False, seed: int = 0):
+    """Image batches with one-hot labels (label smoothing needs them)."""
+    from .data import ImageBatches
+
+    class OneHotBatches(ImageBatches):
+        def __getitem__(self, index):
+            x, y = super().__getitem__(index)
+            return x, _one_hot(y, num_classes)
+
+    return OneHotBatches(samples, size, batch_size=batch_size, shuffle=shuffle, seed=seed, num_classes=num_classes)
+
+
+class _Listeners:
+    def __init__(self, listeners: Iterable[Emit]):
+        self.listeners = [l for l in listeners if l is not None]
+        self.history: list[dict] = []
+
+    def __call__(self, event: dict) -> None:
+        event.setdefault("t", time.time())
+        if event.get("type") == "epoch":
+            self.history.append(event)
+        for listener in self.listeners:
+            listener(event)
+
+
+def _memory_error(err: Exception, batch_size: int) -> TLCoreError | None:
+    text = f"{type(err).__name__}: {err}"
+    if isinstance(err, MemoryError) or "ResourceExhausted" in text or "OOM" in text or "out of memory" in text.lower():
+        smaller = max(1, batch_size // 2)
+        return TLCoreError(
+            f"Training ran out of memory with batch size {batch_size}.",
+            f"use a smaller batch size (try {smaller}) or a smaller image size.",
+        )
+    return None
+
+
+def train(
+    config: TrainConfig,
+    run_dir: str | Path | None = None,
+    *,
+    on_event: Emit | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    workspace=None,
+    callbacks: Iterable = (),
+    dataset=None,
+) -> TrainResult:
+    """Train the classifier ``config`` describes and evaluate it.
+
+    Args:
+        config: the run's settings; saved as ``config.json`` in ``run_dir``.
+        run_dir: where ``events.jsonl``, checkpoints, ``model.keras`` and ``evaluation.json`` go;
+            None keeps everything in memory.
+        on_event: receives every progress event (dicts, see docs/ARCHITECTURE.md).
+        should_stop: polled after every batch; when it returns True the run stops, keeps its
+            best weights, is evaluated and ends as "cancelled".
+        workspace: where datasets are extracted and features cached (default: ``default_workspace()``).
+        callbacks: extra Keras callbacks for every ``fit``.
+        dataset: an already loaded :class:`tlcore.data.Dataset` (skips loading ``config.data``).
+    """
+    try:
+        return _train(config, run_dir, on_event, should_stop, workspace, list(callbacks), dataset)
+    except TLCoreError:
+        raise
+    except Exception as err:
+        mem = _memory_error(err, config.batch_size)
+        if mem is not None:
+            raise mem from None
+        raise
+
+
+def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, dataset) -> TrainResult:
+    import keras
+
+    from .callbacks import BestWeights, EventLog, ProgressEvents, StopWhen
+    from .data import ImageBatches, load_dataset
+    from .device import choose_precision_policy
+    from .evaluate import evaluate_predictions
+    from .features import FeatureCache, cached_features, model_key
+    from .model import build_classifier, count_params, unfreeze_top
+    from .workspace import default_workspace
+
+    started = time.perf_counter()
+    config.validate()
+    workspace = workspace or default_workspace()
+    run_dir = Path(run_dir) if run_dir else None
+    listeners = [on_event]
+    if run_dir is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, run_dir / "config.json")
+        listeners.insert(0, EventLog(run_dir))
+    emit = _Listeners(listeners)
+    stop_flag = should_stop or (lambda: False)
+    stopper_state = {"cancelled": False}
+
+    def stop() -> bool:
+        if not stopper_state["cancelled"] and stop_flag():
+            stopper_state["cancelled"] = True
+        return stopper_state["cancelled"]
+
+    emit({"type": "status", "status": "running", "message": "Preparing data"})
+    keras.utils.set_random_seed(config.seed)
+    keras.config.set_dtype_policy(choose_precision_policy(config.mixed_precision))
+
+    # ---- data
+    if dataset is None:
+        if not config.data:
+            raise TLCoreError("No dataset was given.", "give a folder of class subfolders or a .zip (setting 'data').")
+
+        last = [0.0]
+
+        def data_progress(done, total, message=""):
+            now = time.perf_counter()
+            if now - last[0] < 0.5 and done < total:
+                return  # a few events a second is plenty for a progress bar
+            last[0] = now
+            emit({"type": "stage", "stage": "data", "done": done, "total": total, "message": message or "Checking images"})
+
+        dataset = load_dataset(config.data, val_fraction=config.val_fraction, seed=config.seed,
+                               workspace=workspace, progress=data_progress)
+    classes = list(dataset.classes)
+    num_classes = len(classes)
+    train_samples, val_samples, test_samples = dataset.split("train"), dataset.split("val"), dataset.split("test")
+    if not val_samples:
+        raise TLCoreError("The dataset has no validation images.", "add a val/ folder or raise the validation fraction.")
+    if run_dir is not None:
+        write_json_atomic(run_dir / "data_report.json", dataset.report.to_dict())
+        write_json_atomic(run_dir / "labels.json", classes)
+    y_train = np.array([s.label for s in train_samples], dtype=int)
+    y_val = np.array([s.label for s in val_samples], dtype=int)
+    weights_by_class = class_weights(y_train, num_classes, config.class_weight)
+
+    # ---- model
+    emit({"type": "stage", "stage": "model", "message": f"Building {config.backbone_file or config.backbone}"})
+    parts = build_classifier(config, num_classes)
+    trainable, frozen = count_params(parts.model)
+    emit({"type": "stage", "stage": "model", "message": "Model ready", "trainable_params": trainable,
+          "frozen_params": frozen, "image_size": parts.image_size, "layer": parts.layer,
+          "class_weight": weights_by_class})
+    size, batch = parts.image_size, config.batch_size
+    cache = FeatureCache(workspace.cache_dir, model_key(config, size, parts.layer))
+    use_cache = config.feature_cache and (not config.augment or not config.augmentation.enabled
+                                          or config.feature_views > 0)
+
+    def fit_callbacks(target, stage, epochs, batches, n_images, checkpoint):
+        cbs = [ProgressEvents(emit, stage, epochs, batches, batch, n_images), StopWhen(stop),
+               BestWeights(target, "val_loss", checkpoint)]
+        if config.early_stopping:
+            cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience))
+        return cbs + extra_callbacks
+
+    hashes = {}
+
+    def features_for(split_name, samples, view=0):
+        key = split_name
+        if key not in hashes:
+            hashes[key] = [dataset.content_hash(s.path) for s in samples]
+        label = "Computing features" + (f" (augmented view {view})" if view else "") + f" for {split_name}"
+
+        def on_batch(done, total):
+            emit({"type": "batch", "stage": "features", "split": split_name, "view": view,
+                  "batch": done, "batches": total, "message": label})
+
+        augmenter = None
+        if view:
+            from .augment import augmentation_layers
+
+            augmenter = augmentation_layers(config.augmentation, seed=config.seed + view)
+        return cached_features(parts.extractor, cache, samples, hashes[key], size, batch, view=view,
+                               augmenter=augmenter, seed=config.seed, on_batch=on_batch, should_stop=stop)
+
+    # ---- stage 1: the head on a frozen base
+    val_feats = None
+    try:
+        if use_cache:
+            emit({"type": "stage", "stage": "features", "message": "Computing bottleneck features (cached for next time)"})
+            views = config.feature_views if (config.augment and config.augmentation.enabled) else 0
+            x_train = [features_for("train", train_samples, v) for v in range(views + 1)]
+            x_train = np.concatenate(x_train, axis=0)
+            y_fit = np.tile(y_train, views + 1)
+            val_feats = features_for("val", val_samples)
+            _compile(parts.head, config, config.learning_rate)
+            steps = int(np.ceil(len(x_train) / batch))
+            emit({"type": "stage", "stage": "head", "message": "Training the classifier head"})
+            parts.head.fit(
+                x_train, _one_hot(y_fit, num_classes), batch_size=batch, epochs=config.epochs,
+                validation_data=(val_feats, _one_hot(y_val, num_classes)), class_weight=weights_by_class,
+                shuffle=True, verbose=0,
+                callbacks=fit_callbacks(parts.head, "head", config.epochs, steps, len(x_train),
+                                        run_dir / "checkpoint_head.weights.h5" if run_dir else None),
+            )
+        else:
+            train_batches = _batches(train_samples, size, batch, num_classes, shuffle=True, seed=config.seed)
+            val_batches = _batches(val_samples, size, batch, num_classes)
+            _compile(parts.train_model, config, config.learning_rate)
+            emit({"type": "stage", "stage": "head", "message": "Training the classifier head on images"})
+            parts.train_model.fit(
+                train_batches, validation_data=val_batches, epochs=config.epochs, class_weight=weights_by_class,
+                verbose=0,
+                callbacks=fit_callbacks(parts.model, "head", config.epochs, len(train_batches), len(train_samples),
+                                        run_dir / "checkpoint.weights.h5" if run_dir else None),
+            )
+
+        # ---- stage 2: fine-tune the top of the base
+        if config.mode == "fine-tune" and config.fine_tune_epochs > 0 and not stop():
+            unfrozen = unfreeze_top(parts.base, config.fine_tune_layers, config.fine_tune_from)
+            # Changing `trainable` only takes effect after compiling again; the low learning
+            # rate keeps the pretrained features from being wrecked by large updates.
+            _compile(parts.train_model, config, config.fine_tune_learning_rate)
+            trainable, frozen = count_params(parts.model)
+            emit({"type": "stage", "stage": "fine-tune", "message": f"Fine-tuning the top {unfrozen} layers",
+                  "trainable_params": trainable, "frozen_params": frozen})
+            train_batches = _batches(train_samples, size, batch, num_classes, shuffle=True, seed=config.seed)
+            val_batches = _batches(val_samples, size, batch, num_classes)
+            parts.train_model.fit(
+                train_batches, validation_data=val_batches, epochs=config.fine_tune_epochs,
+                class_weight=weights_by_class, verbose=0,
+                callbacks=fit_callbacks(parts.model, "fine-tune", config.fine_tune_epochs, len(train_batches),
+                                        len(train_samples), run_dir / "checkpoint.weights.h5" if run_dir else None),
+            )
+            val_feats = None  # the base changed: cached features no longer describe it
+    except KeyboardInterrupt:
+        stopper_state["cancelled"] = True  # cancelled while computing features
+
+    # ---- save and evaluate
+    emit({"type": "stage", "stage": "evaluate", "message": "Evaluating"})
+    if run_dir is not None:
+        tmp = run_dir / ".model.tmp.keras"
+        parts.model.save(tmp)
+        tmp.replace(run_dir / "model.keras")
+
+    def probabilities(split_name, samples, feats):
+        if feats is not None:
+            return parts.head.predict(feats, batch_size=256, verbose=0)
+        return parts.model.predict(ImageBatches(samples, size, batch_size=batch), verbose=0)
+
+    # A cancelled run is evaluated too: it keeps its best weights and is still a usable model.
+    reuse = val_feats if (use_cache and config.mode == "feature-extraction") else None
+    evaluation = evaluate_predictions(y_val, probabilities("val", val_samples, reuse), classes,
+                                      [s.path for s in val_samples])
+    evaluation["split"] = "val"
+    if test_samples:
+        test_feats = features_for("test", test_samples) if reuse is not None else None
+        y_test = np.array([s.label for s in test_samples], dtype=int)
+        evaluation["test"] = evaluate_predictions(y_test, probabilities("test", test_samples, test_feats),
+                                                  classes, [s.path for s in test_samples])
+        evaluation["test"]["split"] = "test"
+    seconds = time.perf_counter() - started
+    status = "cancelled" if stopper_state["cancelled"] else "finished"
+    evaluation["seconds"] = seconds
+    if run_dir is not None:
+        write_json_atomic(run_dir / "evaluation.json", evaluation)
+    emit({"type": "status", "status": status, "accuracy": evaluation.get("accuracy"),
+          "test_accuracy": evaluation.get("test", {}).get("accuracy"), "seconds": seconds})
+    return TrainResult(status, classes, evaluation, emit.history, seconds, run_dir, parts.model,
+                       cache.hits, cache.misses)

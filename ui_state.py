@@ -1,0 +1,693 @@
+"""What every page shares: the session's workspace, saved choices, error display, small renderers.
+
+Imported only by ``app.py`` and ``pages/``. Like the pages, it never imports TensorFlow or
+Keras — every piece of machine-learning work goes through ``tlcore``.
+
+Choices a user makes (the selected dataset, the model settings, the last run) live in
+``st.session_state`` for speed *and* in ``<workspace>/app_state.json`` so that a reload, a new
+tab on the same link, or a server restart brings them back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import math
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import streamlit as st
+
+from tlcore.config import Augmentation, TrainConfig
+from tlcore.errors import TLCoreError
+from tlcore.runfiles import write_json_atomic
+from tlcore.workspace import Workspace
+
+log = logging.getLogger("transfer_studio")
+
+APP_TITLE = "Transfer Studio"
+SESSION_PARAM = "ws"  # query parameter that keeps a browser on its own workspace
+_STATE_FILE = "app_state.json"
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+# --------------------------------------------------------------------------- pages
+@dataclass(frozen=True)
+class PageInfo:
+    path: str
+    title: str
+    icon: str
+    url_path: str
+    step: str
+
+
+PAGES: list[PageInfo] = [
+    PageInfo("pages/1_data.py", "Data", ":material/photo_library:", "data", "Step 1"),
+    PageInfo("pages/2_model.py", "Model", ":material/tune:", "model", "Step 2"),
+    PageInfo("pages/3_train.py", "Train", ":material/play_circle:", "train", "Step 3"),
+    PageInfo("pages/4_evaluate.py", "Evaluate", ":material/insights:", "evaluate", "Step 4"),
+    PageInfo("pages/5_predict.py", "Predict", ":material/image_search:", "predict", "Step 5"),
+    PageInfo("pages/6_runs.py", "Runs & export", ":material/inventory_2:", "runs", "Step 6"),
+]
+PAGE_BY_URL = {p.url_path: p for p in PAGES}
+
+
+def page_header(url_path: str, subtitle: str) -> None:
+    """The title block every page starts with: step number, title, one plain sentence."""
+    page = PAGE_BY_URL[url_path]
+    st.caption(f"{page.step} of {len(PAGES)}")
+    st.title(f"{page.title}")
+    st.markdown(subtitle)
+
+
+def flash(message: str, icon: str = ":material/check_circle:") -> None:
+    """A short confirmation shown after the next rerun (for changes that rerun the app)."""
+    st.session_state["_flash"] = (message, icon)
+
+
+def show_flash() -> None:
+    pending = st.session_state.pop("_flash", None)
+    if pending:
+        st.toast(pending[0], icon=pending[1])
+
+
+def next_step(url_path: str, label: str, *, disabled: bool = False, help: str | None = None) -> None:
+    """The "what to do next" link at the bottom of a page."""
+    page = PAGE_BY_URL[url_path]
+    st.divider()
+    st.page_link(
+        page.path,
+        label=label,
+        icon=":material/arrow_forward:",
+        disabled=disabled,
+        help=help,
+        query_params={SESSION_PARAM: session_id()} if session_id() else None,
+    )
+
+
+# --------------------------------------------------------------------------- workspace
+def valid_session_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(_SESSION_ID.match(value))
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex
+
+
+def session_id() -> str | None:
+    return st.session_state.get("ws_id")
+
+
+def workspace() -> Workspace:
+    """This browser session's private workspace (set up by ``app.py``)."""
+    sid = session_id()
+    if not valid_session_id(sid):  # a page opened without app.py (should not happen)
+        sid = new_session_id()
+        st.session_state["ws_id"] = sid
+    return Workspace.for_session(sid)
+
+
+def _state_path(ws: Workspace) -> Path:
+    return ws.root / _STATE_FILE
+
+
+def load_state(ws: Workspace | None = None) -> dict[str, Any]:
+    """The session's saved choices, read from disk once per browser session."""
+    if "app_state" not in st.session_state:
+        ws = ws or workspace()
+        state: dict[str, Any] = {}
+        path = _state_path(ws)
+        if path.exists():
+            import json
+
+            try:
+                loaded = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(loaded, dict):
+                    state = loaded
+            except (OSError, ValueError):
+                log.warning("ignoring unreadable %s", path)
+        st.session_state["app_state"] = state
+    return st.session_state["app_state"]
+
+
+def save_state(**updates: Any) -> None:
+    """Remember choices in the session and on disk (atomically)."""
+    state = load_state()
+    state.update(updates)
+    try:
+        write_json_atomic(_state_path(workspace()), state)
+    except OSError as err:  # a full disk must not break the page; the choice still holds in memory
+        st.warning(f"Could not save your choices to disk ({err}). They are kept until you close the tab.")
+
+
+# --------------------------------------------------------------------------- settings
+def current_config() -> TrainConfig:
+    """The run settings built up across the Data and Model pages."""
+    if "config" not in st.session_state:
+        saved = load_state().get("config")
+        config = TrainConfig()
+        if isinstance(saved, dict):
+            try:
+                config = TrainConfig.from_dict(saved)
+            except (TLCoreError, TypeError):
+                config = TrainConfig()
+        st.session_state["config"] = config
+    return st.session_state["config"]
+
+
+def update_config(**changes: Any) -> TrainConfig:
+    """Change some settings; saved to disk only when something actually changed."""
+    old = current_config()
+    config = dataclasses.replace(old, **changes)
+    if config != old:
+        st.session_state["config"] = config
+        save_state(config=config.to_dict())
+    return config
+
+
+def widget_default(key: str, value: Any) -> str:
+    """Give a keyed widget its saved value when it is (re)created.
+
+    Streamlit forgets a widget's value when its page is not shown; seeding the key from the
+    saved settings keeps every choice when the user comes back to a page.
+    """
+    if key not in st.session_state:
+        st.session_state[key] = value
+    return key
+
+
+def clamp_state(key: str, low: float, high: float) -> None:
+    """Keep a remembered slider value inside a range that may have shrunk."""
+    value = st.session_state.get(key)
+    if isinstance(value, (int, float)) and not low <= value <= high:
+        st.session_state[key] = type(value)(min(max(value, low), high))
+
+
+# --------------------------------------------------------------------------- tlcore access
+class Missing(Exception):
+    """A tlcore function the page needs is not available in this installation."""
+
+
+def tl(module: str, *names: str):
+    """Import ``tlcore.<module>`` and return the named attributes, or explain and stop the page."""
+    try:
+        mod = importlib.import_module(f"tlcore.{module}")
+    except ImportError as err:
+        log.exception("cannot import tlcore.%s", module)
+        st.error(
+            f"This part of Transfer Studio is not available: `tlcore.{module}` could not be loaded ({err}). "
+            "Fix: reinstall the app with `make install`, then reload this page."
+        )
+        st.stop()
+    if not names:
+        return mod
+    values = []
+    for name in names:
+        value = getattr(mod, name, None)
+        if value is None:
+            st.error(
+                f"This part of Transfer Studio is not available: `tlcore.{module}.{name}` is missing. "
+                "Fix: update the app (`git pull && make install`), then reload this page."
+            )
+            st.stop()
+        values.append(value)
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def tl_optional(module: str, name: str):
+    """Like :func:`tl` but returns None instead of stopping the page."""
+    try:
+        return getattr(importlib.import_module(f"tlcore.{module}"), name, None)
+    except ImportError:
+        return None
+
+
+def call(fn: Callable[..., Any], *args: Any, what: str = "", **kwargs: Any) -> Any:
+    """Run a tlcore call; show any error as a plain message (never a traceback) and return None."""
+    try:
+        return fn(*args, **kwargs)
+    except TLCoreError as err:
+        st.error(str(err), icon=":material/error:")
+    except MemoryError:
+        st.error(
+            f"The computer ran out of memory{' ' + what if what else ''}. "
+            "Fix: use a smaller batch size or image size, or close other runs.",
+            icon=":material/memory:",
+        )
+    except (OSError, ValueError) as err:
+        log.exception("error %s", what)
+        st.error(f"Could not finish{' ' + what if what else ''}: {err}", icon=":material/error:")
+    except Exception as err:  # the last line of defence: a user never sees a traceback
+        log.exception("unexpected error %s", what)
+        st.error(
+            f"Something unexpected went wrong{' ' + what if what else ''} ({type(err).__name__}: {err}). "
+            "Fix: check your settings and try again; if it keeps happening, the server log has the details.",
+            icon=":material/error:",
+        )
+    return None
+
+
+def attempt(fn: Callable[..., Any], *args: Any, what: str = "", **kwargs: Any) -> bool:
+    """Like :func:`call` for calls that return nothing: True when it worked."""
+    marker = object()
+    result = call(lambda: (fn(*args, **kwargs), marker)[1], what=what)
+    return result is marker
+
+
+# --------------------------------------------------------------------------- dataset
+def dataset_source() -> str | None:
+    return load_state().get("dataset")
+
+
+def _folder_stamp(path: str) -> float:
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _cached_dataset(source: str, val_fraction: float, seed: int, workspace_root: str, _stamp: float):
+    load_dataset = tl("data", "load_dataset")
+    return load_dataset(source, val_fraction=val_fraction, seed=seed, workspace=Workspace(workspace_root))
+
+
+def current_dataset(*, quiet: bool = False):
+    """The selected Dataset, or None. Reloads it from disk after a restart (cached)."""
+    source = dataset_source()
+    if not source:
+        return None
+    if not Path(source).exists():
+        if not quiet:
+            st.warning(f"The dataset folder `{source}` no longer exists. Choose your images again on the Data page.")
+        return None
+    config = current_config()
+    ws = workspace()
+    try:
+        with st.spinner("Reading your images…"):
+            return _cached_dataset(source, float(config.val_fraction), int(config.seed), str(ws.root), _folder_stamp(source))
+    except TLCoreError as err:
+        if not quiet:
+            st.error(str(err))
+    except Exception as err:
+        log.exception("cannot reload dataset %s", source)
+        if not quiet:
+            st.error(f"Could not read the dataset `{source}` ({err}). Fix: choose it again on the Data page.")
+    return None
+
+
+def remember_dataset(dataset, name: str | None = None) -> None:
+    """Select a freshly loaded dataset in this session and on disk."""
+    root = str(Path(dataset.root).resolve())
+    _cached_dataset.clear()
+    st.session_state["dataset_obj"] = dataset
+    save_state(dataset=root, dataset_name=name or dataset_display_name(root))
+    update_config(data=root)
+
+
+def dataset_display_name(root: str | None) -> str:
+    """A short name for the selected dataset (the upload's name when it came from a zip)."""
+    if not root:
+        return ""
+    state = st.session_state.get("app_state") or {}
+    if state.get("dataset") == root and state.get("dataset_name"):
+        return str(state["dataset_name"])
+    return Path(root).name or str(root)
+
+
+def require_dataset():
+    """Return the dataset, or show how to pick one and stop the page."""
+    dataset = current_dataset()
+    if dataset is None:
+        st.info("No images chosen yet. Start on the **Data** page: upload a zip or pick a folder.", icon=":material/info:")
+        st.page_link(PAGES[0].path, label="Go to Data", icon=":material/photo_library:")
+        st.stop()
+    return dataset
+
+
+def class_names(dataset) -> list[str]:
+    return [str(c) for c in getattr(dataset, "classes", [])]
+
+
+def sample_label(sample, classes: list[str]) -> str:
+    label = getattr(sample, "label", None)
+    if isinstance(label, int) and 0 <= label < len(classes):
+        return classes[label]
+    return str(label)
+
+
+def samples_of(dataset, split: str | None = None) -> list:
+    if split is not None and hasattr(dataset, "split"):
+        try:
+            return list(dataset.split(split))
+        except Exception:
+            pass
+    samples = list(getattr(dataset, "samples", []))
+    if split is None:
+        return samples
+    return [s for s in samples if getattr(s, "split", None) == split]
+
+
+def first_image(dataset) -> str | None:
+    for split in ("train", None):
+        samples = samples_of(dataset, split)
+        if samples:
+            return str(samples[0].path)
+    return None
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def thumbnail(path: str, size: int = 160, _stamp: float = 0.0):
+    """A small RGB thumbnail (aspect kept, EXIF orientation applied) or None when unreadable."""
+    open_image = tl_optional("images", "open_image")
+    try:
+        if open_image is None:
+            return path
+        image = open_image(path)
+        image.thumbnail((size, size))
+        return image
+    except Exception:
+        return None
+
+
+# --------------------------------------------------------------------------- runs
+FINISHED = "finished"
+ACTIVE = ("queued", "running")
+STATUS_ICON = {
+    "queued": ":material/hourglass_empty:",
+    "running": ":material/autorenew:",
+    "finished": ":material/check_circle:",
+    "failed": ":material/error:",
+    "cancelled": ":material/cancel:",
+    "interrupted": ":material/pause_circle:",
+}
+STATUS_WORDS = {
+    "queued": "Waiting for its turn",
+    "running": "Training",
+    "finished": "Finished",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+    "interrupted": "Interrupted (the server stopped)",
+}
+
+
+def status_field(status, name: str, default: Any = None) -> Any:
+    if isinstance(status, dict):
+        return status.get(name, default)
+    return getattr(status, name, default)
+
+
+def run_state(status) -> str:
+    value = status_field(status, "status", None) or status_field(status, "state", None)
+    return str(value) if value else "unknown"
+
+
+def run_id_of(status) -> str:
+    value = status_field(status, "run_id", None) or status_field(status, "id", None)
+    if value:
+        return str(value)
+    run_dir = status_field(status, "run_dir", None) or status_field(status, "path", None)
+    return Path(str(run_dir)).name if run_dir else str(status)
+
+
+def list_run_ids() -> list[str]:
+    """Run ids in this workspace, newest first (by folder time)."""
+    runs_dir = workspace().runs_dir
+    dirs = [d for d in runs_dir.iterdir() if d.is_dir() and (d / "config.json").exists()]
+    dirs.sort(key=lambda d: d.stat().st_mtime, reverse=True)
+    return [d.name for d in dirs]
+
+
+def run_dir(run_id: str) -> Path:
+    from tlcore.workspace import safe_join
+
+    return safe_join(workspace().runs_dir, run_id)
+
+
+def run_status(run_id: str):
+    fn = tl_optional("jobs", "run_status")
+    if fn is None:
+        return None
+    try:
+        return fn(run_dir(run_id))
+    except Exception:
+        log.exception("run_status failed for %s", run_id)
+        return None
+
+
+def run_events(run_id: str) -> list[dict]:
+    read_events = tl_optional("jobs", "read_events")
+    if read_events is not None:
+        try:
+            return list(read_events(run_dir(run_id)))
+        except Exception:
+            log.exception("read_events failed for %s", run_id)
+    from tlcore.runfiles import read_jsonl
+
+    return read_jsonl(run_dir(run_id) / "events.jsonl")
+
+
+def last_status_from_events(events: list[dict]) -> tuple[str, str]:
+    state, message = "unknown", ""
+    for ev in events:
+        if ev.get("type") == "status":
+            state = str(ev.get("status", state))
+            message = str(ev.get("message") or "")
+    return state, message
+
+
+def run_config(run_id: str) -> TrainConfig | None:
+    load_config = tl_optional("config", "load_config")
+    try:
+        return load_config(run_dir(run_id) / "config.json")
+    except Exception:
+        return None
+
+
+def run_label(run_id: str, state: str | None = None) -> str:
+    config = run_config(run_id)
+    bits = [run_id]
+    if config is not None:
+        bits.append(f"{config.backbone} · {config.mode}")
+    if state:
+        bits.append(STATUS_WORDS.get(state, state))
+    return "  —  ".join(bits)
+
+
+def finished_run_ids() -> list[str]:
+    ids = []
+    for rid in list_run_ids():
+        state = run_state(run_status(rid)) if run_status(rid) is not None else last_status_from_events(run_events(rid))[0]
+        if state == FINISHED and (run_dir(rid) / "model.keras").exists():
+            ids.append(rid)
+    return ids
+
+
+def pick_finished_run(key: str, label: str = "Which trained model?") -> str | None:
+    """A selectbox of finished runs, defaulting to the last run; None (with a hint) when there are none."""
+    ids = finished_run_ids()
+    if not ids:
+        st.info("No finished training run yet. Train a model on the **Train** page first.", icon=":material/info:")
+        st.page_link(PAGE_BY_URL["train"].path, label="Go to Train", icon=":material/play_circle:")
+        return None
+    last = load_state().get("last_run")
+    if key not in st.session_state or st.session_state[key] not in ids:
+        st.session_state[key] = last if last in ids else ids[0]
+    labels = {rid: run_label(rid) for rid in ids}  # computed here: format_func must not touch session state
+    return st.selectbox(label, ids, key=key, format_func=labels.__getitem__)
+
+
+# --------------------------------------------------------------------------- progress
+def _num(value: Any) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def epoch_rows(events: list[dict]) -> list[dict]:
+    """One row per finished epoch, numbered across both stages (head, then fine-tune)."""
+    rows = []
+    for ev in events:
+        if ev.get("type") != "epoch":
+            continue
+        row = {
+            "epoch": len(rows) + 1,
+            "stage": ev.get("stage", "head"),
+            "loss": _num(ev.get("loss")),
+            "val_loss": _num(ev.get("val_loss")),
+            "accuracy": _num(ev.get("accuracy")),
+            "val_accuracy": _num(ev.get("val_accuracy")),
+            "seconds": _num(ev.get("seconds")),
+        }
+        rows.append(row)
+    return rows
+
+
+@dataclass
+class Progress:
+    fraction: float
+    text: str
+    phase: str  # what the run is doing now, in plain words
+    images_per_s: float | None
+    seconds_left: float | None
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {sec:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+_TRAIN_STAGES = ("head", "fine-tune")
+
+
+def progress_of(events: list[dict], config: TrainConfig | None) -> Progress:
+    """Where a run stands, from its event stream (see docs/ARCHITECTURE.md).
+
+    The bar shows the current stage: computing features (batches done), or training
+    (finished epochs plus the share of the current one). Time left is extrapolated from
+    the time the current stage has taken so far.
+    """
+    totals = {"head": int(config.epochs) if config else 0,
+              "fine-tune": int(config.fine_tune_epochs) if (config and config.mode == "fine-tune") else 0}
+    done = {"head": 0, "fine-tune": 0}
+    stage, phase, stage_t = "", "Waiting to start", None
+    batch_frac, ips, features = 0.0, None, None
+    state = "queued"
+    for ev in events:
+        kind = ev.get("type")
+        if kind == "status":
+            state = str(ev.get("status", state))
+            if ev.get("message"):
+                phase = str(ev["message"])
+        elif kind == "stage":
+            new_stage = str(ev.get("stage", ""))
+            if new_stage != stage:
+                stage_t = _num(ev.get("t"))
+                batch_frac, features = 0.0, None
+            stage = new_stage
+            phase = str(ev.get("message") or phase)
+        elif kind == "epoch":
+            s = str(ev.get("stage", "head"))
+            done[s] = done.get(s, 0) + 1
+            totals[s] = int(ev.get("epochs") or totals.get(s, 0))
+            batch_frac = 0.0
+            ips = _num(ev.get("images_per_s")) or ips
+        elif kind == "batch":
+            s = str(ev.get("stage", ""))
+            batches = _num(ev.get("batches")) or 0
+            batch = _num(ev.get("batch")) or 0
+            frac = min(1.0, batch / batches) if batches else 0.0
+            if s == "features":
+                features = (str(ev.get("split", "")), int(batch), int(batches), frac)
+            else:
+                batch_frac = frac
+                totals[s] = int(ev.get("epochs") or totals.get(s, 0))
+                ips = _num(ev.get("images_per_s")) or ips
+    now = time.time()
+    seconds_left = None
+    if state in ("finished", "failed", "cancelled", "interrupted"):
+        fraction = 1.0 if state == "finished" else _stage_fraction(stage, done, totals, batch_frac)
+        text = STATUS_WORDS.get(state, state)
+        return Progress(fraction, text, phase, ips, None)
+    if stage == "features" and features is not None:
+        split, b, nb, fraction = features
+        text = f"Computing features for the {split} images: batch {b} of {nb}"
+    elif stage in _TRAIN_STAGES:
+        fraction = _stage_fraction(stage, done, totals, batch_frac)
+        epoch_no = min(done.get(stage, 0) + 1, max(totals.get(stage, 0), 1))
+        word = "fine-tuning" if stage == "fine-tune" else "training the classifier"
+        text = f"Epoch {epoch_no} of {totals.get(stage) or '?'} ({word})"
+    else:
+        fraction = 0.0
+        text = phase
+    if stage_t and fraction > 0.01:
+        elapsed = now - stage_t
+        seconds_left = max(0.0, elapsed / fraction - elapsed)
+    if ips and stage in _TRAIN_STAGES:
+        text += f" · {ips:,.0f} images/s"
+    if seconds_left is not None:
+        more = stage == "head" and totals.get("fine-tune")
+        text += f" · about {format_seconds(seconds_left)} left" + (" in this stage" if more else "")
+    return Progress(min(1.0, max(0.0, fraction)), text, phase, ips, seconds_left)
+
+
+def _stage_fraction(stage: str, done: dict, totals: dict, batch_frac: float) -> float:
+    total = totals.get(stage) or 0
+    if stage not in _TRAIN_STAGES or not total:
+        return 0.0
+    return min(1.0, (done.get(stage, 0) + batch_frac) / total)
+
+
+# --------------------------------------------------------------------------- charts
+def curves_figure(series: dict[str, list[dict]], metric: str, title: str):
+    """Loss or accuracy per epoch; ``series`` maps a run name to its epoch rows."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+    for i, (name, rows) in enumerate(series.items()):
+        prefix = f"{name} · " if len(series) > 1 else ""
+        color = palette[i % len(palette)]
+        for which, dash in (("", "solid"), ("val_", "dot")):
+            ys = [r.get(which + metric) for r in rows]
+            if not any(y is not None for y in ys):
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=[r["epoch"] for r in rows],
+                    y=ys,
+                    mode="lines+markers",
+                    name=prefix + ("validation" if which else "training"),
+                    line=dict(color=color if len(series) > 1 else (palette[1] if which else palette[0]), dash=dash if len(series) > 1 else "solid"),
+                )
+            )
+        # a marker where fine-tuning starts
+        for r in rows:
+            if r.get("stage") == "fine-tune":
+                fig.add_vline(x=r["epoch"] - 0.5, line_dash="dash", line_color="gray",
+                              annotation_text="fine-tuning starts" if len(series) == 1 else None)
+                break
+    fig.update_layout(
+        title=title,
+        xaxis_title="epoch (one pass over all training images)",
+        yaxis_title=metric,
+        height=320,
+        margin=dict(l=10, r=10, t=50, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1),
+    )
+    if metric == "accuracy":
+        fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    return fig
+
+
+def format_params(n: Any) -> str:
+    n = _num(n)
+    if n is None:
+        return "—"
+    if n >= 1e6:
+        return f"{n / 1e6:.1f} M"
+    if n >= 1e3:
+        return f"{n / 1e3:.0f} k"
+    return f"{int(n)}"
+
+
+def safe_filename(name: str, default: str = "upload") -> str:
+    """A plain file name for an uploaded file (no folders, no odd characters)."""
+    base = Path(str(name or "")).name
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._")
+    return base[:100] or default
