@@ -39,14 +39,17 @@ def _session_workspace() -> Workspace:
 @st.cache_resource(show_spinner=False)
 def _device_description() -> str:
     """Which device training will use, asked once per server (tlcore knows; pages never touch TF)."""
-    for module, name in (("device", "describe_device"), ("jobs", "device_description")):
-        describe = ui.tl_optional(module, name)
-        if describe is not None:
-            try:
-                return str(describe())
-            except Exception:
-                break
-    return "unknown (tlcore cannot tell yet)"
+    device_info = ui.tl_optional("device", "device_info")
+    if device_info is None:
+        return "unknown"
+    try:
+        info = device_info()
+    except Exception:
+        ui.log.exception("device_info failed")
+        return "unknown"
+    if info.get("kind") == "GPU":
+        return f"GPU — {info.get('name') or 'unnamed'}"
+    return str(info.get("name") or "CPU")
 
 
 def _mark_interrupted_once(ws: Workspace) -> None:
@@ -73,7 +76,8 @@ def _sidebar(ws: Workspace, slot) -> None:
         last_run = state.get("last_run")
         if last_run:
             st.markdown(f":material/play_circle: **Last run:** `{last_run}`")
-        st.markdown(f":material/memory: **Training on:** {_device_description()}")
+        st.markdown(f":material/memory: **Training on:** {_device_description()}",
+                    help="Runs train one after another on this device. A GPU is many times faster than a CPU.")
         with st.expander("Your workspace", icon=":material/folder:"):
             st.caption(
                 "Everything you upload and train is kept in your own folder on this server. "

@@ -542,7 +542,9 @@ class Progress:
 def format_seconds(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    seconds = max(0, int(round(seconds)))
+    if seconds < 1:
+        return "under 1 s"
+    seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"
     minutes, sec = divmod(seconds, 60)
@@ -662,6 +664,7 @@ def curves_figure(series: dict[str, list[dict]], metric: str, title: str):
                 fig.add_vline(x=r["epoch"] - 0.5, line_dash="dash", line_color="gray",
                               annotation_text="fine-tuning starts" if len(series) == 1 else None)
                 break
+    fig.update_xaxes(dtick=1)
     fig.update_layout(
         title=title,
         xaxis_title="epoch (one pass over all training images)",
@@ -681,9 +684,9 @@ def format_params(n: Any) -> str:
         return "—"
     if n >= 1e6:
         return f"{n / 1e6:.1f} M"
-    if n >= 1e3:
+    if n >= 1e5:
         return f"{n / 1e3:.0f} k"
-    return f"{int(n)}"
+    return f"{int(n):,}"
 
 
 def safe_filename(name: str, default: str = "upload") -> str:

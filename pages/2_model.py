@@ -148,8 +148,8 @@ if layers:
         search = st.text_input("Search layers", key="m_layer_search", placeholder="type part of a layer name, e.g. block_16")
     with col_t:
         only_recommended = st.toggle("Only good cut points (★)", value=True, key="m_only_recommended")
-    shown = [
-        r for r in layers
+    shown = [  # deepest first: the usual cut points (and the default) are near the top
+        r for r in reversed(layers)
         if (not only_recommended or r.get("recommended") or r["name"] == layer)
         and (not search or search.lower() in r["name"].lower() or search.lower() in r["type"].lower())
     ]

@@ -70,8 +70,9 @@ any_active = any(r.active for r in runs)
 
 
 def _label(status) -> str:
-    name = status.run_id
-    return f"{name}  ·  {ui.STATUS_WORDS.get(status.status, status.status)}"
+    config = status.config or {}
+    backbone = Path(config["backbone_file"]).name if config.get("backbone_file") else config.get("backbone", "")
+    return f"{status.run_id}  —  {backbone} · {config.get('mode', '')}"
 
 
 @st.fragment(run_every=1.0 if any_active else None)

@@ -87,9 +87,10 @@ def confusion_figure(matrix: list[list[int]], classes: list[str], normalized: bo
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", customdata=custom, hovertext=hover, hoverinfo="text",
                              marker=dict(symbol="square", size=cell_px, color="rgba(0,0,0,0)", opacity=0.01),
                              showlegend=False, name="cells"))
-    fig.update_xaxes(title="predicted class", side="bottom", type="category")
-    fig.update_yaxes(title="true class", autorange="reversed", type="category")
-    height = max(320, min(900, 80 + 60 * n))
+    # Fixed ranges: the big invisible markers must not pad the axes.
+    fig.update_xaxes(title="predicted class", side="bottom", type="category", range=[-0.5, n - 0.5], fixedrange=True)
+    fig.update_yaxes(title="true class", type="category", range=[n - 0.5, -0.5], fixedrange=True)
+    height = max(300, min(900, 100 + 70 * n))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select", dragmode=False)
     return fig
 

@@ -42,6 +42,8 @@ for r in runs:
     table.append({
         "run": r.run_id,
         "status": ui.STATUS_WORDS.get(r.status, r.status),
+        "accuracy": r.accuracy if r.accuracy is not None else _best_val(events_by_run[r.run_id]),
+        "test accuracy": r.test_accuracy,
         "backbone": Path(c["backbone_file"]).name if c.get("backbone_file") else c.get("backbone"),
         "layer": c.get("layer") or "(recommended)",
         "mode": c.get("mode"),
@@ -51,11 +53,12 @@ for r in runs:
         "batch": c.get("batch_size"),
         "learning rate": c.get("learning_rate"),
         "augment": bool(c.get("augment")),
-        "accuracy": r.accuracy if r.accuracy is not None else _best_val(events_by_run[r.run_id]),
-        "test accuracy": r.test_accuracy,
         "time": ui.format_seconds(r.seconds) if r.seconds else "—",
         "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)) if r.started else "—",
     })
+if all(row["test accuracy"] is None for row in table):  # no test/ folder: no empty column
+    for row in table:
+        row.pop("test accuracy")
 finished_rows = [i for i, r in enumerate(runs) if r.status == "finished"][:2]
 event = st.dataframe(
     table,
@@ -86,7 +89,8 @@ else:
     c1, c2 = st.columns(2)
     c1.plotly_chart(ui.curves_figure(series, "loss", "Loss (lower is better)"), width="stretch", key="runs_loss")
     c2.plotly_chart(ui.curves_figure(series, "accuracy", "Accuracy (higher is better)"), width="stretch", key="runs_acc")
-    st.caption("Solid lines: training pictures. Dotted lines: validation pictures (the ones that count).")
+    if len(series) > 1:
+        st.caption("One colour per run. Solid lines: training pictures; dotted lines: validation pictures (the ones that count).")
 
 # --------------------------------------------------------------------------- export
 st.header("3 · Download a model", anchor=False)

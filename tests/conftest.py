@@ -46,3 +46,27 @@ def shapes_dir() -> Path:
     if not path.is_dir():
         pytest.fail(f"{path} is missing; run: .venv/bin/python sample_data/generate.py")
     return path
+
+
+# ---- real ImageNet weights and real datasets (tests marked real_data) -------------------
+from _realdata import DATASETS, SHARED_KERAS_HOME, isolate_keras_home, require  # noqa: E402
+
+_KERAS_HOME = isolate_keras_home()  # before any test imports keras
+
+
+@pytest.fixture(scope="session")
+def real_keras_home() -> Path:
+    """The private KERAS_HOME holding the real MobileNetV2 ImageNet weights."""
+    require(SHARED_KERAS_HOME / "models" / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
+            "The MobileNetV2 ImageNet weights")
+    return _KERAS_HOME
+
+
+@pytest.fixture(scope="session")
+def hymenoptera_dir() -> Path:
+    return require(DATASETS / "hymenoptera", "The hymenoptera (ants/bees) dataset")
+
+
+@pytest.fixture(scope="session")
+def chest_xray_dir() -> Path:
+    return require(DATASETS / "chest_xray", "The chest X-ray dataset")

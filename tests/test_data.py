@@ -81,6 +81,7 @@ def test_train_val_test_folders(tmp_path):
     assert ds.report.counts == {s: {"ants": n, "bees": n} for s, n in (("train", 10), ("val", 3), ("test", 2))}
     assert all(f"/{s.split}/" in s.path for s in ds.samples)
     assert ds.report.validation == "from the val folder"
+    assert "split folders (train/, val/, test/)" in ds.report.to_text()
     assert len(ds.paths("test")) == 4 and list(ds.labels("test")) == [0, 0, 1, 1]
 
 

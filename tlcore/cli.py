@@ -49,6 +49,39 @@ def _quiet_tensorflow() -> None:
     warnings.filterwarnings("ignore", module="keras")
 
 
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with stderr silenced.
+
+    On machines without a GPU driver, TensorFlow's C++ start-up prints several lines
+    ("Could not find cuda drivers...") before any log level applies. They are kept back
+    and shown only if the import fails.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no real stderr (embedded): nothing to hide
+        import tensorflow  # noqa: F401
+
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")  # device start-up messages come here, not at import
+            import keras  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
@@ -302,7 +335,7 @@ def _cmd_train(args) -> int:
         raise TLCoreError("No dataset was given.", "give a folder of class subfolders or a .zip: tlcore train DATA.")
     workspace = _workspace(args)
     runs_dir = Path(args.out).expanduser() if args.out else workspace.runs_dir
-    run_dir = _new_run_dir(runs_dir, config, args.name)
+    run_dir = _new_run_dir(runs_dir, config, args.name).resolve()
     args._run_dir = run_dir  # for the error handler: where the log goes
     print(f"Run folder: {run_dir}")
     print(f"Training {config.backbone} ({config.mode}) on {config.data}; press Ctrl-C to stop early.")
@@ -584,7 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=int, metavar="N",
                    help="input size in pixels, which sets the output shapes (default: the backbone's native size)")
     p.add_argument("--all", action="store_true", help="list every layer, not only the recommended cut points")
-    p.set_defaults(func=_cmd_layers)
+    p.set_defaults(func=_cmd_layers, needs_tensorflow=True)
 
     # train
     p = sub.add_parser("train", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -652,7 +685,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder the run folder is created in (default: the workspace's runs/ folder)")
     g.add_argument("--name", metavar="RUN_NAME", help="a word added to the run folder's name")
     _add_workspace(g)
-    p.set_defaults(func=_cmd_train)
+    p.set_defaults(func=_cmd_train, needs_tensorflow=True)
 
     # evaluate
     p = sub.add_parser("evaluate", formatter_class=_Formatter, help="show a run's accuracy and per-class scores",
@@ -676,7 +709,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image files (JPEG, PNG, GIF, BMP, TIFF, WebP) or folders of them")
     p.add_argument("--top-k", type=_positive_int, default=3, metavar="K", help="how many classes to show per image")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
-    p.set_defaults(func=_cmd_predict)
+    p.set_defaults(func=_cmd_predict, needs_tensorflow=True)
 
     # export
     p = sub.add_parser("export", formatter_class=_Formatter, help="export a run's model for use elsewhere",
@@ -688,7 +721,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keras (model.keras), savedmodel (saved_model/ + saved_model.zip), tflite (float32), "
                         "tflite-quant (8-bit weights), or all; repeat for several (default: all)")
     p.add_argument("--out", metavar="DIR", help="folder to write to (default: RUN_DIR/export)")
-    p.set_defaults(func=_cmd_export)
+    p.set_defaults(func=_cmd_export, needs_tensorflow=True)
 
     # featurize
     p = sub.add_parser("featurize", formatter_class=_Formatter,
@@ -710,7 +743,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"share of each class marked 'val' when there is no val/ folder (default {d.val_fraction:g})")
     p.add_argument("--seed", type=int, metavar="N", help=f"seed of the validation split (default {d.seed})")
     _add_workspace(p)
-    p.set_defaults(func=_cmd_featurize)
+    p.set_defaults(func=_cmd_featurize, needs_tensorflow=True)
 
     # weights import
     p = sub.add_parser("weights", formatter_class=_Formatter, help="manage pretrained weight files",
@@ -764,6 +797,8 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import TLCoreError
 
     try:
+        if getattr(args, "needs_tensorflow", False):
+            _import_tensorflow_quietly()
         return func(args)
     except TLCoreError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -46,7 +46,7 @@ _SPLIT_NAMES = {
 _JUNK_FILES = {"thumbs.db", "desktop.ini"}
 MIN_TRAIN_IMAGES = 2  # fewer per class cannot be trained and validated at all
 FEW_IMAGES = 10  # below this per class, warn
-IMBALANCE_WARNING = 3.0  # largest/smallest class ratio that gets a warning
+IMBALANCE_WARNING = 2.5  # largest/smallest class ratio that gets a warning
 _HASH_CHUNK = 1 << 20
 
 Progress = Callable[[int, int, str], None]
@@ -81,6 +81,7 @@ class DatasetReport:
         smallest_class: ``(name, number of training images)``.
         imbalance_ratio: Largest / smallest number of training images per class.
         warnings: Plain-language warnings, each with its fix.
+        split_folders: The split folders found ("splits" layout), e.g. ``["train", "test"]``.
     """
 
     source: str
@@ -95,6 +96,7 @@ class DatasetReport:
     smallest_class: tuple[str, int] = ("", 0)
     imbalance_ratio: float = 1.0
     warnings: list[str] = field(default_factory=list)
+    split_folders: list[str] = field(default_factory=list)
 
     @property
     def num_images(self) -> int:
@@ -109,11 +111,12 @@ class DatasetReport:
 
     def to_text(self) -> str:
         """The human-readable report printed by ``tlcore inspect`` and shown in the app."""
-        layout = {
-            "class-folders": "one folder per class",
-            "splits": "train/val/test folders, each with one folder per class",
-        }[self.layout]
         splits = [s for s in SPLITS if self.counts.get(s)]
+        if self.layout == "class-folders":
+            layout = "one folder per class"
+        else:
+            folders = ", ".join(f"{name}/" for name in self.split_folders)
+            layout = f"split folders ({folders}), each with one folder per class"
         lines = [
             f"Dataset: {self.root}",
             f"Layout: {layout}",
@@ -225,7 +228,7 @@ def load_dataset(
         TLCoreError: The dataset cannot be used (no images, one class, an empty class,
             mismatched classes between splits, …); the message says how to fix it.
     """
-    if not 0 <= float(val_fraction) < 1:
+    if not 0 <= float(val_fraction) <= 0.9:
         raise TLCoreError(
             f"val_fraction is {val_fraction!r}, which is not allowed.",
             "use a number from 0 to 0.9, e.g. 0.2 to hold out 20% of each class.",
@@ -255,7 +258,7 @@ def load_dataset(
         else:
             skipped.append(SkippedFile(_relative(path, base), reasons[path]))
 
-    classes = _check_classes(root, usable, skipped, base)
+    classes = _check_classes(root, usable, skipped)
     warnings: list[str] = []
     split_lists, validation = _assign_splits(usable, classes, val_fraction, seed, warnings)
     labels = {name: i for i, name in enumerate(classes)}
@@ -266,6 +269,8 @@ def load_dataset(
     ]
     sample_hashes = {s.path: hashes[s.path] for s in samples}
     report = _build_report(source_path, base, root, layout, classes, validation, samples, sample_hashes, skipped, warnings)
+    if layout == "splits":  # the folder names as the user wrote them, e.g. "Validation"
+        report.split_folders = [split_dirs[split].name for split in SPLITS if split in split_dirs]
     return Dataset(
         root=root,
         classes=classes,
@@ -453,9 +458,7 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_classes(
-    root: Path, usable: dict[str, dict[str, list[str]]], skipped: list[SkippedFile], base: Path
-) -> list[str]:
+def _check_classes(root: Path, usable: dict[str, dict[str, list[str]]], skipped: list[SkippedFile]) -> list[str]:
     """Raise for unusable class sets; return the class names (sorted, as Keras does)."""
     train = usable["train"]
     total = sum(len(paths) for split in usable.values() for paths in split.values())

@@ -1,0 +1,271 @@
+"""The main journey in a real browser: Debian's Chromium driven by Playwright against `streamlit run`.
+
+Upload a zip of sample_data/shapes → pick a small model → train to the end → see the curves
+and the confusion matrix → predict one picture → download the .keras file, which must load
+and predict the same as the run's own model with tlcore. A screenshot of every page is saved
+to tests/artifacts/ (CI artifacts) and copied to docs/screenshots/ (the README tour).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHAPES = ROOT / "sample_data" / "shapes"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TRAIN_TIMEOUT_S = 300
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SHARED_KERAS_HOME = ROOT.parent / "shared" / "keras_home"
+
+
+@pytest.fixture(params=["none", pytest.param("imagenet", marks=pytest.mark.real_data)])
+def weights(request):
+    """Random weights (fast, offline, always) and real ImageNet weights from ../shared (nicer README shots)."""
+    return request.param
+
+
+@pytest.fixture
+def server(tmp_path_factory, weights):
+    """`streamlit run app.py` on a free local port with its own workspace."""
+    workspace = tmp_path_factory.mktemp("workspace")
+    port = _free_port()
+    env = dict(os.environ, TLCORE_WORKSPACE=str(workspace), TLCORE_TEST_FAST="1", PYTHONUNBUFFERED="1")
+    env.pop("TLCORE_DATA_ROOTS", None)
+    if weights == "imagenet":
+        if not (SHARED_KERAS_HOME / "models").is_dir():
+            pytest.fail(f"real ImageNet weights are missing: expected {SHARED_KERAS_HOME}/models (see its README)")
+        keras_home = tmp_path_factory.mktemp("keras_home")  # Keras may write beside the files: use a copy
+        shutil.copytree(SHARED_KERAS_HOME / "models", keras_home / "models", dirs_exist_ok=True)
+        for path in (keras_home / "models").iterdir():
+            path.chmod(0o644)
+        env["KERAS_HOME"] = str(keras_home)
+    log = open(workspace / "streamlit.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start: " + (workspace / "streamlit.log").read_text(errors="replace")[-2000:])
+    yield {"url": url, "workspace": workspace}
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.fail("Debian's chromium is not installed: run `make browser` (apt-get install chromium).")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def wait_idle(page, timeout_s: float = 120) -> None:
+    """Wait until Streamlit has finished the current script run."""
+    page.wait_for_timeout(300)
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            page.wait_for_timeout(300)
+            if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+                return
+        page.wait_for_timeout(250)
+    raise AssertionError("the app kept running for too long")
+
+
+def charts(page, at_least: int = 1) -> int:
+    """Number of plotly charts, after waiting for the first ones to draw (they load lazily)."""
+    page.locator('[data-testid="stPlotlyChart"]').nth(at_least - 1).wait_for(timeout=60_000)
+    return page.locator('[data-testid="stPlotlyChart"]').count()
+
+
+def no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').first.inner_text()
+
+
+def screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    # Streamlit scrolls inside its main section, so grow the window to the content for a whole-page shot.
+    height = page.evaluate(
+        "() => Math.max(...Array.from(document.querySelectorAll('[data-testid=\"stMain\"], section.main, "
+        "[data-testid=\"stAppViewContainer\"]')).map(e => e.scrollHeight), document.body.scrollHeight)"
+    )
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(max(int(height) + 40, size["height"]), 6000)})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+    shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
+
+
+def go_to(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
+    wait_idle(page)
+
+
+def click_matrix_cell(page, row: int, col: int, n: int) -> None:
+    """Click the centre of one confusion-matrix cell (row = true class, col = predicted)."""
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    box = chart.locator(".nsewdrag").first.bounding_box()
+    x = box["x"] + (col + 0.5) * box["width"] / n
+    y = box["y"] + (row + 0.5) * box["height"] / n
+    page.mouse.click(x, y)
+    wait_idle(page)
+
+
+def test_whole_journey_in_the_browser(server, browser, tmp_path, weights):
+    assert SHAPES.is_dir(), "sample_data/shapes is missing: run `make sample-data`"
+    zip_path = tmp_path / "shapes.zip"
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        for path in sorted(SHAPES.rglob("*")):
+            if path.is_file():
+                zf.write(path, f"shapes/{path.relative_to(SHAPES).as_posix()}")
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server["url"])
+    page.get_by_text("Choose your images").first.wait_for()
+    wait_idle(page)
+    assert "ws=" in page.url, "the session's workspace is kept in the link"
+    session_url = page.url
+
+    # ---- 1. Data: upload the zip
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(zip_path))
+    page.get_by_text("What we found").first.wait_for(timeout=120_000)
+    wait_idle(page)
+    no_exception(page)
+    metrics = page.locator('[data-testid="stMetric"]')
+    assert "3" in metrics.filter(has_text="Classes").first.inner_text()
+    assert charts(page) >= 1, "per-class bar chart"
+    assert page.locator('[data-testid="stImage"]').count() >= 3, "sample grid"
+    assert "shapes" in page.locator('[data-testid="stSidebar"]').inner_text()
+    screenshot(page, "1_data")
+
+    # ---- 2. Model: small and quick settings
+    go_to(page, "Model")
+    page.get_by_text("Where to cut the network").first.wait_for()
+    if weights == "none":
+        page.get_by_text("Random start (no pretraining").click()
+        wait_idle(page)
+    size = page.get_by_role("spinbutton", name="Image size (pixels)")
+    size.fill("64" if weights == "none" else "96")
+    size.press("Enter")
+    wait_idle(page)
+    epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
+    epochs.fill("3")
+    epochs.press("Enter")
+    wait_idle(page)
+    page.get_by_text("Trainable parameters").first.wait_for(timeout=120_000)
+    no_exception(page)
+    screenshot(page, "2_model")
+
+    # ---- 3. Train: start, watch, finish
+    go_to(page, "Train")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Training finished").first.wait_for(timeout=TRAIN_TIMEOUT_S * 1000)
+    wait_idle(page)
+    no_exception(page)
+    assert charts(page, 2) >= 2, "loss and accuracy curves"
+    assert page.locator('[data-testid="stProgress"]').count() >= 1
+    screenshot(page, "3_train")
+
+    # A reload comes back to the same workspace and shows the run again.
+    page.goto(session_url)
+    wait_idle(page)
+    assert "shapes" in page.locator('[data-testid="stSidebar"]').inner_text()
+
+    # ---- 4. Evaluate: accuracy and confusion matrix
+    go_to(page, "Evaluate")
+    page.get_by_text("Which classes get mixed up").first.wait_for()
+    wait_idle(page)
+    no_exception(page)
+    assert charts(page) >= 1, "confusion matrix"
+    assert page.locator('[data-testid="stMetric"]').filter(has_text="Accuracy").count() >= 1
+    # Clicking the cell "true circle, predicted square" filters the mistakes to that cell.
+    click_matrix_cell(page, row=0, col=1, n=3)
+    true_box = page.locator('[data-testid="stSelectbox"]').filter(has_text="True class")
+    pred_box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Predicted as")
+    assert "circle" in true_box.inner_text() and "square" in pred_box.inner_text()
+    page.get_by_role("button", name="Show all").click()
+    wait_idle(page)
+    screenshot(page, "4_evaluate")
+
+    # ---- 5. Predict one picture
+    go_to(page, "Predict")
+    picture = next((SHAPES / "val" / "circle").glob("*.png"))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(picture))
+    page.get_by_text("What the model sees").first.wait_for(timeout=120_000)
+    wait_idle(page)
+    no_exception(page)
+    assert page.locator("h3").filter(has_text="%").count() >= 1, "the best guess with its probability"
+    screenshot(page, "5_predict")
+
+    # ---- 6. Runs & export: download the .keras file
+    go_to(page, "Runs & export")
+    page.get_by_text("Download a model").first.wait_for()
+    wait_idle(page)
+    no_exception(page)
+    with page.expect_download(timeout=60_000) as download_info:
+        page.get_by_role("button", name="Keras model (.keras)").click()
+    download = download_info.value
+    downloaded = tmp_path / "downloaded.keras"
+    download.save_as(str(downloaded))
+    screenshot(page, "6_runs")
+    context.close()
+
+    # The downloaded file loads with tlcore and predicts like the run's own model.
+    from tlcore.predict import load_model, predict_images
+
+    runs = list((server["workspace"] / "sessions").glob("*/runs/*/model.keras"))
+    assert len(runs) == 1
+    from_run = load_model(runs[0].parent)
+    from_download = load_model(downloaded)
+    probe = [str(p) for p in sorted((SHAPES / "val").rglob("*.png"))[:6]]
+    a = from_run.predict_proba(probe)
+    b = from_download.predict_proba(probe)
+    assert a.shape == (6, 3) and b.shape == (6, 3)
+    assert abs(a - b).max() < 1e-5
+    top = predict_images(from_download, probe[:1], top_k=2)
+    assert len(top) == 1 and len(top[0]) == 2

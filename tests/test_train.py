@@ -1,0 +1,126 @@
+import json
+
+import numpy as np
+import pytest
+
+from tlcore.config import Augmentation, TrainConfig, load_config
+from tlcore.runfiles import read_jsonl
+from tlcore.train import class_weights, train
+from tlcore.workspace import Workspace
+
+FAST = dict(weights="none", image_size=48, epochs=3, batch_size=8)
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return Workspace(tmp_path / "ws")
+
+
+def test_feature_extraction_run_writes_a_complete_run_folder(tiny_dataset, ws):
+    run = ws.runs_dir / "fe"
+    result = train(TrainConfig(data=str(tiny_dataset), **FAST), run, workspace=ws)
+    assert result.status == "finished"
+    for name in ("config.json", "events.jsonl", "model.keras", "evaluation.json", "labels.json",
+                 "data_report.json", "checkpoint_head.weights.h5"):
+        assert (run / name).is_file(), name
+    events = read_jsonl(run / "events.jsonl")
+    statuses = [e["status"] for e in events if e["type"] == "status"]
+    assert statuses[0] == "running" and statuses[-1] == "finished"
+    epochs = [e for e in events if e["type"] == "epoch"]
+    assert len(epochs) == 3
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds", "images_per_s"):
+        assert key in epochs[-1]
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    assert set(evaluation) >= {"accuracy", "confusion_matrix", "classes", "report", "misclassified"}
+    assert json.loads((run / "labels.json").read_text()) == evaluation["classes"]
+    assert sum(map(sum, evaluation["confusion_matrix"])) == evaluation["num_images"]
+
+
+def test_feature_cache_is_hit_on_the_second_run(tiny_dataset, ws):
+    first = train(TrainConfig(data=str(tiny_dataset), **FAST), workspace=ws)
+    assert first.feature_cache_misses >= 2 and first.feature_cache_hits == 0
+    second = train(TrainConfig(data=str(tiny_dataset), **dict(FAST, learning_rate=3e-3, dropout=0.5)), workspace=ws)
+    assert second.feature_cache_hits >= 2 and second.feature_cache_misses == 0
+    # another cut layer is another extractor: no stale features
+    third = train(TrainConfig(data=str(tiny_dataset), layer="block_16_project", **FAST), workspace=ws)
+    assert third.feature_cache_misses >= 2
+
+
+def test_fine_tuning_trains_the_head_then_the_top_of_the_base(tiny_dataset, ws):
+    events = []
+    config = TrainConfig(data=str(tiny_dataset), mode="fine-tune", fine_tune_epochs=2, fine_tune_layers=10, **FAST)
+    result = train(config, ws.runs_dir / "ft", workspace=ws, on_event=events.append)
+    stages = [e["stage"] for e in events if e["type"] == "epoch"]
+    assert stages == ["head"] * 3 + ["fine-tune"] * 2
+    ft = next(e for e in events if e["type"] == "stage" and e["stage"] == "fine-tune")
+    model_ready = next(e for e in events if e.get("message") == "Model ready")
+    assert ft["trainable_params"] > model_ready["trainable_params"]
+    assert (ws.runs_dir / "ft" / "checkpoint.weights.h5").is_file()
+    assert result.status == "finished"
+
+
+def test_augmentation_with_cached_views_and_on_images(tiny_dataset, ws):
+    views = train(TrainConfig(data=str(tiny_dataset), augment=True, feature_views=2, **FAST), workspace=ws)
+    assert views.feature_cache_misses >= 4  # train x 3 views + val
+    slow = train(TrainConfig(data=str(tiny_dataset), augment=True, feature_views=0, epochs=1,
+                             **{k: v for k, v in FAST.items() if k != "epochs"}), workspace=ws)
+    assert slow.feature_cache_misses == 0 and slow.status == "finished"
+
+
+def test_cancel_stops_at_the_next_batch_and_keeps_a_model(tiny_dataset, ws):
+    seen = []
+
+    def on_event(event):
+        seen.append(event)
+
+    stop_after = {"n": 0}
+
+    def should_stop():
+        stop_after["n"] += 1
+        return stop_after["n"] > 3
+
+    run = ws.runs_dir / "cancelled"
+    config = TrainConfig(data=str(tiny_dataset), feature_cache=False, **dict(FAST, epochs=50))
+    result = train(config, run, workspace=ws, on_event=on_event, should_stop=should_stop)
+    assert result.status == "cancelled"
+    assert len([e for e in seen if e["type"] == "epoch"]) < 50
+    assert (run / "model.keras").is_file() and (run / "evaluation.json").is_file()
+    assert read_jsonl(run / "events.jsonl")[-1]["status"] == "cancelled"
+
+
+def test_replay_from_config_json_gives_the_same_run(tiny_dataset, ws):
+    first = train(TrainConfig(data=str(tiny_dataset), **FAST), ws.runs_dir / "a", workspace=ws)
+    replay = train(load_config(ws.runs_dir / "a" / "config.json"), ws.runs_dir / "b", workspace=ws)
+    assert replay.evaluation["confusion_matrix"] == first.evaluation["confusion_matrix"]
+
+
+def test_class_weights_balance_only_imbalanced_sets():
+    assert class_weights(np.array([0, 1] * 10), 2, "auto") is None
+    weights = class_weights(np.array([0] * 30 + [1] * 10), 2, "auto")
+    assert weights[1] == pytest.approx(3 * weights[0])
+    assert class_weights(np.array([0] * 30 + [1] * 10), 2, "none") is None
+
+
+def test_no_data_is_a_plain_error(ws):
+    from tlcore.errors import TLCoreError
+
+    with pytest.raises(TLCoreError, match="No dataset"):
+        train(TrainConfig(**FAST), workspace=ws)
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_defaults_learn_sample_data_well_above_chance(shapes_dir, real_keras_home, ws):
+    """Default settings (MobileNetV2, ImageNet weights, feature extraction) on sample_data."""
+    result = train(TrainConfig(data=str(shapes_dir)), ws.runs_dir / "defaults", workspace=ws)
+    print("sample_data val accuracy with defaults:", result.evaluation["accuracy"])
+    assert result.evaluation["accuracy"] >= 0.9  # chance is 1/3
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_both_modes_learn_with_real_weights_at_small_size(shapes_dir, real_keras_home, ws):
+    for mode in ("feature-extraction", "fine-tune"):
+        config = TrainConfig(data=str(shapes_dir), image_size=96, epochs=8, mode=mode, fine_tune_epochs=1)
+        result = train(config, workspace=ws)
+        assert result.evaluation["accuracy"] >= 0.8, (mode, result.evaluation["accuracy"])
