@@ -57,8 +57,126 @@ PAGES: list[PageInfo] = [
 PAGE_BY_URL = {p.url_path: p for p in PAGES}
 
 
+FRAMED = "_framed"  # set by frame() just before app.py runs the page
+
+
+def configure_page() -> None:
+    st.set_page_config(
+        page_title=APP_TITLE,
+        page_icon=":material/model_training:",
+        layout="wide",
+        initial_sidebar_state="expanded",
+    )
+
+
+def _session_workspace() -> Workspace:
+    """Each browser session works in its own folder; the link (``?ws=…``) brings it back."""
+    from_url = st.query_params.get(SESSION_PARAM)
+    sid = st.session_state.get("ws_id")
+    if valid_session_id(from_url) and from_url != sid:
+        sid = from_url  # a reload, a bookmark or a shared link
+        for key in ("app_state", "config", "dataset_obj"):
+            st.session_state.pop(key, None)
+    if not valid_session_id(sid):
+        sid = new_session_id()
+    st.session_state["ws_id"] = sid
+    if st.query_params.get(SESSION_PARAM) != sid:
+        st.query_params[SESSION_PARAM] = sid
+    return Workspace.for_session(sid)
+
+
+@st.cache_resource(show_spinner=False)
+def _device_description() -> str:
+    """Which device training will use, asked once per server (tlcore knows; pages never touch TF)."""
+    device_info = tl_optional("device", "device_info")
+    if device_info is None:
+        return "unknown"
+    try:
+        info = device_info()
+    except Exception:
+        log.exception("device_info failed")
+        return "unknown"
+    if info.get("kind") == "GPU":
+        return f"GPU — {info.get('name') or 'unnamed'}"
+    return str(info.get("name") or "CPU")
+
+
+def _mark_interrupted_once(ws: Workspace) -> None:
+    """After a server restart, runs whose process is gone are shown as interrupted, not running."""
+    if st.session_state.get("_checked_interrupted") == ws.root:
+        return
+    mark_interrupted = tl_optional("jobs", "mark_interrupted")
+    if mark_interrupted is not None:
+        try:
+            mark_interrupted(ws.runs_dir)
+        except Exception:
+            log.exception("mark_interrupted failed for %s", ws.runs_dir)
+    st.session_state["_checked_interrupted"] = ws.root
+
+
+def _sidebar(ws: Workspace, slot) -> None:
+    state = load_state(ws)
+    with slot:
+        dataset = state.get("dataset")
+        if dataset:
+            st.markdown(f":material/photo_library: **Images:** {state.get('dataset_name') or dataset_display_name(dataset)}")
+        else:
+            st.markdown(":material/photo_library: **Images:** none chosen yet")
+        last_run = state.get("last_run")
+        if last_run:
+            st.markdown(f":material/play_circle: **Last run:** `{last_run}`")
+        st.markdown(f":material/memory: **Training on:** {_device_description()}",
+                    help="Runs train one after another on this device. A GPU is many times faster than a CPU.")
+        with st.expander("Your workspace", icon=":material/folder:"):
+            st.caption(
+                "Everything you upload and train is kept in your own folder on this server. "
+                "Bookmark this page's address to come back to it later, even after a restart."
+            )
+            st.code(ws.root.name, language=None)
+
+
+def frame() -> Workspace:
+    """Everything around a page: the session's workspace, the sidebar, pending messages."""
+    ws = _session_workspace()
+    _mark_interrupted_once(ws)
+    with st.sidebar:
+        st.markdown(f"### :material/model_training: {APP_TITLE}")
+        st.caption("Teach a computer to sort your pictures — no coding needed.")
+        _sidebar(ws, st.container())
+    show_flash()
+    st.session_state[FRAMED] = True
+    return ws
+
+
+def _ensure_frame() -> None:
+    """Make sure the frame (workspace, sidebar) is in place before a page renders.
+
+    Streamlit runs a ``pages/`` script on its own, without app.py, while it still assumes its
+    old folder-based page mode: on a fresh server until some session has called
+    ``st.navigation`` (the first request being a page's link, say ``/evaluate?ws=…`` right
+    after a restart), and in ``AppTest`` on every run. Then the page switches that mode off
+    (exactly what ``st.navigation`` does) and either reruns — safe in a session's first run,
+    which has no click to lose — or draws the frame itself.
+    """
+    if st.session_state.pop(FRAMED, False):
+        return
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+    except Exception:  # an internal that moved: drawing the frame below still works
+        log.warning("could not switch off Streamlit's pages-folder mode")
+    if "ws_id" not in st.session_state and not st.session_state.get("_frame_rerun"):
+        st.session_state["_frame_rerun"] = True
+        st.rerun()
+    configure_page()
+    frame()
+    st.session_state.pop(FRAMED, None)
+
+
 def page_header(url_path: str, subtitle: str) -> None:
     """The title block every page starts with: step number, title, one plain sentence."""
+    _ensure_frame()
     page = PAGE_BY_URL[url_path]
     st.caption(f"{page.step} of {len(PAGES)}")
     st.title(f"{page.title}")

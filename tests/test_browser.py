@@ -147,6 +147,9 @@ def go_to(page, title: str) -> None:
 def click_matrix_cell(page, row: int, col: int, n: int) -> None:
     """Click the centre of one confusion-matrix cell (row = true class, col = predicted)."""
     chart = page.locator('[data-testid="stPlotlyChart"]').first
+    chart.locator(".nsewdrag").first.wait_for()
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)  # plotly finishes its first draw
     box = chart.locator(".nsewdrag").first.bounding_box()
     x = box["x"] + (col + 0.5) * box["width"] / n
     y = box["y"] + (row + 0.5) * box["height"] / n
@@ -155,6 +158,8 @@ def click_matrix_cell(page, row: int, col: int, n: int) -> None:
 
 
 def test_whole_journey_in_the_browser(server, browser, tmp_path, weights):
+    from playwright.sync_api import expect
+
     assert SHAPES.is_dir(), "sample_data/shapes is missing: run `make sample-data`"
     zip_path = tmp_path / "shapes.zip"
     with zipfile.ZipFile(zip_path, "w") as zf:
@@ -165,11 +170,12 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(60_000)
-    page.goto(server["url"])
+    # The first request is a page's own link, as after a server restart: it must still open inside the app.
+    page.goto(server["url"] + "/data")
     page.get_by_text("Choose your images").first.wait_for()
     wait_idle(page)
     assert "ws=" in page.url, "the session's workspace is kept in the link"
-    session_url = page.url
+    assert "Training on" in page.locator('[data-testid="stSidebar"]').inner_text()
 
     # ---- 1. Data: upload the zip
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(zip_path))
@@ -212,8 +218,8 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights):
     screenshot(page, "3_train")
 
     # A reload comes back to the same workspace and shows the run again.
-    page.goto(session_url)
-    wait_idle(page)
+    page.reload()
+    page.get_by_text("Training finished").first.wait_for()
     assert "shapes" in page.locator('[data-testid="stSidebar"]').inner_text()
 
     # ---- 4. Evaluate: accuracy and confusion matrix
@@ -227,7 +233,8 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights):
     click_matrix_cell(page, row=0, col=1, n=3)
     true_box = page.locator('[data-testid="stSelectbox"]').filter(has_text="True class")
     pred_box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Predicted as")
-    assert "circle" in true_box.inner_text() and "square" in pred_box.inner_text()
+    expect(true_box.get_by_role("combobox")).to_have_value("circle", timeout=30_000)
+    expect(pred_box.get_by_role("combobox")).to_have_value("square", timeout=30_000)
     page.get_by_role("button", name="Show all").click()
     wait_idle(page)
     screenshot(page, "4_evaluate")

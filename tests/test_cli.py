@@ -85,7 +85,8 @@ def test_unknown_backbone_is_a_plain_error(capsys):
 def test_inspect_missing_dataset_exits_2_without_a_traceback(tmp_path):
     result = run_tlcore("inspect", tmp_path / "no_such_folder")
     assert result.returncode == 2
-    assert result.stderr.startswith("error: ") and "no_such_folder" in result.stderr and "does not exist" in result.stderr
+    assert result.stderr.startswith("error: ")
+    assert "no_such_folder" in result.stderr and "does not exist" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
@@ -106,7 +107,8 @@ def _fake_run(tmp_path, with_test=False):
     run = tmp_path / "run"
     run.mkdir()
     probs = [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]]
-    evaluation = evaluate_predictions([0, 1, 1, 1], probs, ["NORMAL", "PNEUMONIA"], ["a.png", "b.png", "c.png", "d.png"])
+    evaluation = evaluate_predictions([0, 1, 1, 1], probs, ["NORMAL", "PNEUMONIA"],
+                                      ["a.png", "b.png", "c.png", "d.png"])
     if with_test:
         evaluation["test"] = evaluate_predictions([0, 1], probs[:2], ["NORMAL", "PNEUMONIA"], ["e.png", "f.png"])
     (run / "evaluation.json").write_text(json.dumps(evaluation))

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from tlcore import data as data_module
-from tlcore.data import Dataset, Sample, SkippedFile, decode_all, load_dataset
+from tlcore.data import Dataset, DatasetReport, Sample, SkippedFile, decode_all, load_dataset
 from tlcore.errors import TLCoreError
 from tlcore.workspace import Workspace
 
@@ -277,6 +277,8 @@ def test_more_than_a_hundred_classes(tmp_path):
     ds = load_dataset(tmp_path)
     assert len(ds.classes) == 120
     assert all(ds.report.counts["train"][name] == 1 and ds.report.counts["val"][name] == 1 for name in ds.classes)
+    assert any("120 classes have fewer than 10 training images" in w for w in ds.report.warnings)
+    assert len(ds.report.warnings) < 5
 
 
 def test_mismatched_class_sets_between_train_and_val(tmp_path):
@@ -398,6 +400,7 @@ def test_report_to_dict_and_text(tmp_path):
     _classes(tmp_path, {"ants": 12, "bees": 4})
     ds = load_dataset(tmp_path)
     values = json.loads(json.dumps(ds.report.to_dict()))
+    assert DatasetReport.from_dict(values) == ds.report
     assert values["classes"] == ["ants", "bees"] and values["layout"] == "class-folders"
     assert values["counts"]["train"]["ants"] == 10 and values["num_images"] == 16
     text = ds.report.to_text()
@@ -484,7 +487,9 @@ def test_image_batches_survive_an_image_that_broke(tmp_path, caplog):
     assert "black image" in caplog.text and train[0].path in caplog.text
 
 
-def test_image_batches_work_with_keras_fit(tmp_path):
+@pytest.mark.timeout(120, method="thread")  # a pool copied into forked workers used to hang here forever
+@pytest.mark.parametrize("use_multiprocessing", [False, True])
+def test_image_batches_work_with_keras_fit(tmp_path, use_multiprocessing):
     import keras
 
     from tlcore.data import ImageBatches
@@ -497,7 +502,9 @@ def test_image_batches_work_with_keras_fit(tmp_path):
         keras.layers.Dense(3, activation="softmax"),
     ])
     model.compile("adam", "sparse_categorical_crossentropy")
-    history = model.fit(ImageBatches(ds.split("train"), 8, batch_size=4, shuffle=True, workers=2), epochs=2, verbose=0)
+    batches = ImageBatches(ds.split("train"), 8, batch_size=4, shuffle=True, workers=2, use_multiprocessing=use_multiprocessing)
+    batches[0]  # start the decoding threads in this process before Keras forks
+    history = model.fit(batches, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
 
 

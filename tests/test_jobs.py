@@ -16,7 +16,7 @@ def ws(tmp_path):
     return Workspace(tmp_path / "ws")
 
 
-def _wait(run_dir, predicate, timeout=120):
+def _wait(run_dir, predicate, timeout=300):
     deadline = time.time() + timeout
     while time.time() < deadline:
         st = run_status(run_dir)

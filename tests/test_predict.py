@@ -59,6 +59,8 @@ def test_arrays_pil_images_and_files_give_the_same_answer(run):
     assert predictor.predict_proba(full_size[..., 0]).shape == (1, 3)  # grayscale becomes RGB
     with pytest.raises(TLCoreError, match="shape"):
         predictor.predict_proba(np.zeros((5, 5, 7), np.uint8))
+    with pytest.raises(TLCoreError, match="0-255"):
+        predictor.predict_proba(full_size / 255.0)  # a common mistake: pixels already scaled
 
 
 def test_predict_images_accepts_paths_predictors_and_models(run):

@@ -11,6 +11,8 @@ checked to lie inside the destination folder.
 
 from __future__ import annotations
 
+import errno
+import lzma
 import re
 import shutil
 import stat
@@ -190,12 +192,14 @@ def _check_sizes(zip_path: Path, info: zipfile.ZipInfo, limits: ZipLimits) -> No
         )
 
 
-def _size(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+def _size(n: float) -> str:
+    if n < 1024:
+        return f"{n:,.0f} bytes"
+    for unit in ("KiB", "MiB", "GiB"):
         n /= 1024
-    return f"{n} GiB"
+        if n < 1024 or unit == "GiB":
+            break
+    return f"{n:,.1f} {unit}"
 
 
 def _write_entry(zip_path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path,
@@ -259,12 +263,15 @@ def extract_zip(zip_path: str | Path, dest_dir: str | Path, limits: ZipLimits = 
             f"is not a valid zip file or is truncated/corrupt ({err}).",
             "check the upload finished, then " + _REZIP,
         ) from None
-    except (zlib.error, EOFError, NotImplementedError, RuntimeError) as err:
+    except (zlib.error, lzma.LZMAError, EOFError, NotImplementedError, RuntimeError) as err:
         raise _fail(zip_path, f"could not be read: it is corrupt or truncated ({err}).", _REZIP) from None
     except (FileExistsError, NotADirectoryError, IsADirectoryError):
         raise _fail(zip_path, "contains a file and a folder with the same name.", _REZIP) from None
     except OSError as err:
-        raise TLCoreError(f"Could not extract '{zip_path.name}': {err}.", "check there is free disk space and try again.") from None
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise TLCoreError(f"Could not extract '{zip_path.name}': the disk is full.", "free some disk space and try again.") from None
+        # bz2 and some damaged streams surface as plain OSError
+        raise _fail(zip_path, f"could not be read: it is corrupt or truncated ({err}).", _REZIP) from None
     return ExtractResult(root=_single_top_folder(dest), ignored=plan.ignored, files=files_written)
 
 

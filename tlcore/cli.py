@@ -26,7 +26,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USER_ERROR = 0, 1, 2
 
@@ -306,24 +306,7 @@ def _config_from_args(args):
     config.data = _absolute_if_path(config.data) or ""
     config.weights = _absolute_if_path(config.weights, ("imagenet", "none"))
     config.backbone_file = _absolute_if_path(config.backbone_file)
-    if config.backbone_file:
-        # a user's own backbone is preprocessed 'raw'; the registry name is only a label then
-        config.backbone = Path(config.backbone_file).stem
     return config.validate()
-
-
-def _new_run_dir(runs_dir: Path, config, name: str | None) -> Path:
-    try:
-        from .jobs import new_run_dir
-    except ImportError:  # pragma: no cover - jobs.py is part of the package
-        new_run_dir = None
-    if new_run_dir is not None:
-        return new_run_dir(runs_dir, config, name)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    slug = f"{config.backbone}-{'ft' if config.mode == 'fine-tune' else 'fe'}".lower()
-    run_dir = runs_dir / f"{stamp}-{slug}" if not name else runs_dir / f"{stamp}-{slug}-{name}"
-    run_dir.mkdir(parents=True, exist_ok=False)
-    return run_dir
 
 
 def _cmd_train(args) -> int:
@@ -335,10 +318,13 @@ def _cmd_train(args) -> int:
         raise TLCoreError("No dataset was given.", "give a folder of class subfolders or a .zip: tlcore train DATA.")
     workspace = _workspace(args)
     runs_dir = Path(args.out).expanduser() if args.out else workspace.runs_dir
-    run_dir = _new_run_dir(runs_dir, config, args.name).resolve()
+    from .jobs import new_run_dir
+
+    run_dir = new_run_dir(runs_dir, config, args.name).resolve()
     args._run_dir = run_dir  # for the error handler: where the log goes
     print(f"Run folder: {run_dir}")
-    print(f"Training {config.backbone} ({config.mode}) on {config.data}; press Ctrl-C to stop early.")
+    backbone = Path(config.backbone_file).name if config.backbone_file else config.backbone
+    print(f"Training {backbone} ({config.mode}) on {config.data}; press Ctrl-C to stop early.")
 
     from .train import train
 
@@ -391,7 +377,8 @@ def _format_evaluation(evaluation: dict, title: str) -> list[str]:
         lines.append(f"Macro F1: {evaluation['macro_f1']:.3f}")
     if evaluation.get("sensitivity") is not None:
         lines.append(f"Sensitivity ({evaluation.get('positive_class', 'positive class')}): "
-                     f"{evaluation['sensitivity']:.3f}   Specificity: {evaluation.get('specificity', float('nan')):.3f}")
+                     f"{evaluation['sensitivity']:.3f}   "
+                     f"Specificity: {evaluation.get('specificity', float('nan')):.3f}")
     matrix = evaluation.get("confusion_matrix")
     if matrix and classes:
         corner = "true \\ predicted"
@@ -627,7 +614,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "Settings come from --config (e.g. an earlier run's config.json), then the "
                                    "flags below; anything not given keeps its default. Ctrl-C stops after the "
                                    "current batch and keeps the best weights.",
-                       epilog="Example:\n  tlcore train sample_data/shapes --backbone MobileNetV2 --epochs 10 --out runs\n"
+                       epilog="Example:\n"
+                              "  tlcore train sample_data/shapes --backbone MobileNetV2 --epochs 10 --out runs\n"
                               "  tlcore train --config runs/<run>/config.json   # repeat a run")
     p.add_argument("data", nargs="?", metavar="DATA",
                    help="dataset folder or .zip (overrides 'data' in --config)")
@@ -652,22 +640,26 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=_positive_int, metavar="N", help=f"epochs to train the head (default {d.epochs})")
     g.add_argument("--batch-size", type=_positive_int, metavar="N", help=f"images per batch (default {d.batch_size})")
-    g.add_argument("--learning-rate", type=float, metavar="F", help=f"learning rate of the head (default {d.learning_rate:g})")
+    g.add_argument("--learning-rate", type=float, metavar="F",
+                   help=f"learning rate of the head (default {d.learning_rate:g})")
     g.add_argument("--optimizer", choices=OPTIMIZERS, help=f"optimizer (default {d.optimizer})")
     g.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="random flips, rotation, zoom, shifts, contrast and brightness while training "
                         "(default off; settings of the augmentation come from --config)")
     g.add_argument("--class-weight", choices=("auto", "none"),
                    help=f"'auto' weights classes by their rarity when they are imbalanced (default {d.class_weight})")
-    g.add_argument("--label-smoothing", type=float, metavar="F", help=f"label smoothing, 0 to 0.5 (default {d.label_smoothing:g})")
+    g.add_argument("--label-smoothing", type=float, metavar="F",
+                   help=f"label smoothing, 0 to 0.5 (default {d.label_smoothing:g})")
     g.add_argument("--patience", type=int, metavar="N",
                    help=f"early stopping: epochs without a better val_loss before stopping (default {d.patience})")
     g.add_argument("--early-stopping", action=argparse.BooleanOptionalAction, default=None,
                    help="stop when val_loss stops improving and restore the best weights (default on; "
                         "--no-early-stopping turns it off)")
-    g.add_argument("--seed", type=int, metavar="N", help=f"random seed for the split, weights and shuffling (default {d.seed})")
+    g.add_argument("--seed", type=int, metavar="N",
+                   help=f"random seed for the split, weights and shuffling (default {d.seed})")
     g.add_argument("--val-fraction", type=float, metavar="F",
-                   help=f"share of each class held out for validation when there is no val/ folder (default {d.val_fraction:g})")
+                   help="share of each class held out for validation when there is no val/ folder "
+                        f"(default {d.val_fraction:g})")
     g.add_argument("--feature-cache", action=argparse.BooleanOptionalAction, default=None,
                    help="feature extraction without augmentation computes bottleneck features once and caches "
                         "them on disk (default on; --no-feature-cache trains on images every epoch)")
@@ -677,7 +669,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--fine-tune-layers", type=int, metavar="N",
                    help=f"how many layers at the top of the cut backbone to unfreeze (default {d.fine_tune_layers})")
     g.add_argument("--fine-tune-from", metavar="NAME", help="or: unfreeze from this layer upwards")
-    g.add_argument("--fine-tune-epochs", type=int, metavar="N", help=f"epochs of fine-tuning (default {d.fine_tune_epochs})")
+    g.add_argument("--fine-tune-epochs", type=int, metavar="N",
+                   help=f"epochs of fine-tuning (default {d.fine_tune_epochs})")
     g.add_argument("--fine-tune-learning-rate", type=float, metavar="F",
                    help=f"learning rate while fine-tuning; keep it low (default {d.fine_tune_learning_rate:g})")
     g = p.add_argument_group("output")

@@ -22,7 +22,7 @@ import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,15 @@ class DatasetReport:
         values["smallest_class"] = list(self.smallest_class)
         values["num_images"] = self.num_images
         return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "DatasetReport":
+        """Read back a report saved with :meth:`to_dict` (e.g. a run's ``data_report.json``)."""
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in values.items() if k in known}
+        kwargs["skipped"] = [SkippedFile(**item) for item in values.get("skipped", [])]
+        kwargs["smallest_class"] = tuple(values.get("smallest_class", ("", 0)))
+        return cls(**kwargs)
 
     def to_text(self) -> str:
         """The human-readable report printed by ``tlcore inspect`` and shown in the app."""
@@ -413,6 +422,8 @@ def _walk_files(folder: Path, base: Path, skipped: list[SkippedFile]) -> Iterabl
             path = here / name
             if _is_clutter(name):
                 skipped.append(SkippedFile(_relative(path, base), "hidden or system file (ignored)"))
+            elif not path.is_file():  # a broken link, pipe or device: opening a pipe would block
+                skipped.append(SkippedFile(_relative(path, base), "not a regular file"))
             else:
                 yield path
 
@@ -591,12 +602,19 @@ def _build_report(
 
     # Most important first.
     notes = []
-    for name in classes:
-        if train_counts[name] < FEW_IMAGES:
-            notes.append(
-                f"Class '{name}' has only {train_counts[name]} training images; "
-                f"add at least {FEW_IMAGES} per class for a useful model."
-            )
+    small = [name for name in classes if train_counts[name] < FEW_IMAGES]
+    if len(small) > 5:  # one line, not hundreds, for datasets with many small classes
+        examples = ", ".join(f"'{name}' ({train_counts[name]})" for name in small[:5])
+        notes.append(
+            f"{len(small)} classes have fewer than {FEW_IMAGES} training images (e.g. {examples}); "
+            f"add at least {FEW_IMAGES} per class for a useful model."
+        )
+    else:
+        notes += [
+            f"Class '{name}' has only {train_counts[name]} training images; "
+            f"add at least {FEW_IMAGES} per class for a useful model."
+            for name in small
+        ]
     if imbalance >= IMBALANCE_WARNING:
         big = max(classes, key=lambda name: train_counts[name])
         notes.append(
@@ -752,8 +770,9 @@ def _make_image_batches() -> type:
             self.seed = seed
             self.num_classes = num_classes
             self._decode_threads = max(1, int(workers))
-            # Threads start lazily on first use, so creating the pool here is free.
-            self._pool = ThreadPoolExecutor(max_workers=self._decode_threads)
+            self._pool: ThreadPoolExecutor | None = None
+            self._pool_pid = 0
+            self._decoder()  # now, so Keras's prefetch threads never race to create it
             self._epoch = 0
             self.order = np.arange(len(self.paths))
             if shuffle:
@@ -766,7 +785,7 @@ def _make_image_batches() -> type:
             if not 0 <= index < len(self):
                 raise IndexError(f"batch {index} out of range (0..{len(self) - 1})")
             picked = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-            images = list(self._pool.map(lambda i: _load_or_black(self.paths[i], self.image_size), picked))
+            images = list(self._decoder().map(lambda i: _load_or_black(self.paths[i], self.image_size), picked))
             return np.stack(images), self.labels[picked]
 
         def on_epoch_end(self) -> None:
@@ -783,9 +802,14 @@ def _make_image_batches() -> type:
             state["_pool"] = None  # thread pools cannot cross process boundaries
             return state
 
-        def __setstate__(self, state: dict[str, Any]) -> None:
-            self.__dict__.update(state)
-            self._pool = ThreadPoolExecutor(max_workers=self._decode_threads)
+        def _decoder(self) -> ThreadPoolExecutor:
+            # With use_multiprocessing, Keras forks worker processes holding a copy of this
+            # object; the parent's pool threads do not exist there, so each process needs
+            # its own pool (reusing the copy would wait forever).
+            if self._pool is None or self._pool_pid != os.getpid():
+                self._pool = ThreadPoolExecutor(max_workers=self._decode_threads)  # threads start on first use
+                self._pool_pid = os.getpid()
+            return self._pool
 
     ImageBatches.__module__ = __name__
     ImageBatches.__qualname__ = "ImageBatches"  # so pickle finds it as tlcore.data.ImageBatches

@@ -275,7 +275,8 @@ def _usage_section(classes_file: str, size: int | None, tflite_note: str, files:
            f"`{classes_file}`. Do **not** rescale or normalise the pixels yourself.", ""]
     load = (
         f'classes = json.load(open("{classes_file}"))\n'
-        f'image = np.asarray(Image.open("photo.jpg").convert("RGB").resize(({size_text}, {size_text}), Image.BILINEAR))\n'
+        'image = Image.open("photo.jpg").convert("RGB")\n'
+        f"image = np.asarray(image.resize(({size_text}, {size_text}), Image.BILINEAR))\n"
         "batch = image[np.newaxis]  # shape (1, height, width, 3), dtype uint8\n"
     )
     imports = "import json\n\nimport numpy as np\nfrom PIL import Image\n"
@@ -340,7 +341,8 @@ def build_model_card(
            f"on {time.strftime('%Y-%m-%d')}.", "",
            "## Model", "",
            f"- Backbone: **{backbone}**"
-           + (f" (pretrained weights: {config.get('weights')})" if not config.get("backbone_file") else " (the user's own model)"),
+           + (" (the user's own model)" if config.get("backbone_file")
+              else f" (pretrained weights: {config.get('weights')})"),
            f"- Bottleneck layer (where the backbone is cut): **{layer}**",
            f"- Mode: **{mode}**" + (" (the top of the backbone was unfrozen and trained at a low learning rate)"
                                     if mode == "fine-tune" else " (the backbone is frozen; only the head was trained)"),
@@ -350,7 +352,8 @@ def build_model_card(
         out.append(f"- Parameters: {num_params:,}")
     tflite_note = tflite_input or ""
     out += ["", "## Input and output", "",
-            "- Input: a batch of RGB images as `uint8` (0-255), shape `(batch, height, width, 3)`; any height and width.",
+            "- Input: a batch of RGB images as `uint8` (0-255), shape `(batch, height, width, 3)`; "
+            "any height and width.",
             f"- Resizing to {image_size} x {image_size} pixels (bilinear) and the backbone's own preprocessing "
             "happen **inside** the model." if image_size else
             "- Resizing and the backbone's own preprocessing happen **inside** the model.",

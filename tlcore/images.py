@@ -12,7 +12,6 @@ import io
 import logging
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -89,8 +88,8 @@ def _open_decoded(source: ImageSource, draft_size: int | None = None) -> Image.I
         # formats= keeps Pillow to the formats we support, so exotic decoders never run on
         # user files.
         img = Image.open(source, formats=SUPPORTED_FORMATS)
-    except Image.DecompressionBombError as err:
-        raise ImageProblem(source, _bomb_reason(err)) from None
+    except Image.DecompressionBombError:
+        raise ImageProblem(source, _bomb_reason()) from None
     except UnidentifiedImageError:
         raise ImageProblem(source, _unidentified_reason(source)) from None
     except PermissionError:
@@ -105,16 +104,16 @@ def _open_decoded(source: ImageSource, draft_size: int | None = None) -> Image.I
             img.draft(None, (draft_size, draft_size))
         img.load()  # the real decode; lazily opened images only read the header
         return img
-    except Image.DecompressionBombError as err:
+    except Image.DecompressionBombError:
         img.close()
-        raise ImageProblem(source, _bomb_reason(err)) from None
+        raise ImageProblem(source, _bomb_reason()) from None
     except Exception as err:
         img.close()
         log.debug("decode failed for %s: %r", _display_name(source), err)
         raise ImageProblem(source, "truncated or corrupt image") from None
 
 
-def _bomb_reason(err: Exception) -> str:
+def _bomb_reason() -> str:
     limit = Image.MAX_IMAGE_PIXELS
     shown = f"{2 * limit:,} pixels" if limit else "Pillow's limit"
     return f"image too large (decompression bomb limit of {shown})"

@@ -145,6 +145,12 @@ class Predictor:
             )
         arr = arr[..., :3]
         if arr.dtype != np.uint8:
+            if np.issubdtype(arr.dtype, np.floating) and arr.size and 0 < float(np.max(arr)) <= 1.0:
+                raise TLCoreError(
+                    "An image array holds values from 0 to 1; the model expects pixel values 0-255.",
+                    "pass the image as uint8 (e.g. np.asarray(PIL.Image.open(path).convert('RGB'))), "
+                    "without rescaling; preprocessing happens inside the model.",
+                )
             arr = np.clip(np.rint(arr.astype(np.float64)), 0, 255).astype(np.uint8)
         if self.image_size and arr.shape[:2] != (self.image_size, self.image_size):
             from PIL import Image
