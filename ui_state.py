@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import logging
 import math
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -74,9 +76,10 @@ def _session_workspace() -> Workspace:
     from_url = st.query_params.get(SESSION_PARAM)
     sid = st.session_state.get("ws_id")
     if valid_session_id(from_url) and from_url != sid:
+        if sid is not None:  # switching workspaces in this tab: forget everything of the old one
+            for key in list(st.session_state.keys()):
+                del st.session_state[key]
         sid = from_url  # a reload, a bookmark or a shared link
-        for key in ("app_state", "config", "dataset_obj"):
-            st.session_state.pop(key, None)
     if not valid_session_id(sid):
         sid = new_session_id()
     st.session_state["ws_id"] = sid
@@ -130,14 +133,24 @@ def _sidebar(ws: Workspace, slot) -> None:
         with st.expander("Your workspace", icon=":material/folder:"):
             st.caption(
                 "Everything you upload and train is kept in your own folder on this server. "
-                "Bookmark this page's address to come back to it later, even after a restart."
+                "Bookmark this page's address to come back to it later, even after a restart. "
+                "To work together, share this code; to open someone's workspace, paste theirs below."
             )
             st.code(ws.root.name, language=None)
+            code = st.text_input("Open a workspace by its code", key="ws_open_code", placeholder="paste a code",
+                                 label_visibility="collapsed")
+            if st.button("Open", key="ws_open", icon=":material/login:", disabled=not code.strip()):
+                if valid_session_id(code.strip()):
+                    st.query_params[SESSION_PARAM] = code.strip()
+                    st.rerun()
+                st.error("That is not a workspace code. Fix: copy the code exactly as shown (letters and digits).")
 
 
 def frame() -> Workspace:
     """Everything around a page: the session's workspace, the sidebar, pending messages."""
     ws = _session_workspace()
+    # Re-read the saved choices on every full run: another tab on the same workspace may have changed them.
+    st.session_state.pop("app_state", None)
     _mark_interrupted_once(ws)
     with st.sidebar:
         st.markdown(f"### :material/model_training: {APP_TITLE}")
@@ -241,8 +254,6 @@ def load_state(ws: Workspace | None = None) -> dict[str, Any]:
         state: dict[str, Any] = {}
         path = _state_path(ws)
         if path.exists():
-            import json
-
             try:
                 loaded = json.loads(path.read_text(encoding="utf-8"))
                 if isinstance(loaded, dict):
@@ -307,10 +318,6 @@ def clamp_state(key: str, low: float, high: float) -> None:
 
 
 # --------------------------------------------------------------------------- tlcore access
-class Missing(Exception):
-    """A tlcore function the page needs is not available in this installation."""
-
-
 def tl(module: str, *names: str):
     """Import ``tlcore.<module>`` and return the named attributes, or explain and stop the page."""
     try:
@@ -375,6 +382,51 @@ def attempt(fn: Callable[..., Any], *args: Any, what: str = "", **kwargs: Any) -
     marker = object()
     result = call(lambda: (fn(*args, **kwargs), marker)[1], what=what)
     return result is marker
+
+
+# --------------------------------------------------------------------------- background tasks
+# Exports and feature tables take up to a minute. Run inside the page script, they would be
+# cut off by the user's next click (Streamlit stops a script run on any new interaction), so
+# they run in a server thread instead, one at a time, and the page watches them.
+_TASKS: dict[str, dict[str, Any]] = {}
+_TASKS_LOCK = threading.Lock()
+_TASK_SLOT = threading.Semaphore(1)
+
+
+def task_key(*parts: str) -> str:
+    """A task name private to this browser session's workspace."""
+    return "/".join([session_id() or "", *parts])
+
+
+def start_task(key: str, label: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Start ``fn`` in a background thread unless the same task is already waiting or running."""
+    with _TASKS_LOCK:
+        if _TASKS.get(key, {}).get("state") in ("waiting", "running"):
+            return
+        task = _TASKS[key] = {"state": "waiting", "label": label, "error": None, "started": time.time()}
+
+    def work() -> None:
+        with _TASK_SLOT:
+            task["state"] = "running"
+            try:
+                fn(*args, **kwargs)
+                task["state"] = "done"
+            except TLCoreError as err:
+                task.update(state="failed", error=str(err))
+            except MemoryError:
+                task.update(state="failed", error="The computer ran out of memory. Fix: close other runs and try again.")
+            except Exception as err:  # reported on the page, never as a traceback
+                log.exception("background task %s failed", key)
+                task.update(state="failed", error=f"{type(err).__name__}: {err}")
+            task["ended"] = time.time()
+
+    threading.Thread(target=work, name=f"task:{key}", daemon=True).start()
+
+
+def task_state(key: str) -> dict[str, Any] | None:
+    with _TASKS_LOCK:
+        task = _TASKS.get(key)
+        return dict(task) if task else None
 
 
 # --------------------------------------------------------------------------- dataset

@@ -62,7 +62,7 @@ def _emit(result: dict) -> None:
 # ---------------------------------------------------------------- ours: tlcore on Keras/JAX
 
 
-def keras_worker(model_name: str, batch: int, steps: int, repeats: int) -> None:
+def keras_worker(model_name: str, batch: int, steps: int, repeats: int, diagnose: bool = False) -> None:
     os.environ.setdefault("KERAS_BACKEND", "jax")
     import keras
     import numpy as np
@@ -128,13 +128,41 @@ def keras_worker(model_name: str, batch: int, steps: int, repeats: int) -> None:
         model.fit(x_bare, y_bare, batch_size=batch, epochs=1, verbose=0, shuffle=False)
         return steps * batch / (time.perf_counter() - start)
 
-    rates = common.alternate({"tlcore": tlcore_epoch, "bare": bare_epoch}, repeats, log=lambda s: None)
+    sides = {"tlcore": tlcore_epoch, "bare": bare_epoch}
+    if diagnose:
+        # Which part of the gap between tlcore's fit and a bare fit comes from the feed and
+        # which from the callbacks (a callback with on_train_batch_end that is not
+        # ``async_safe`` makes Keras pull every step's logs to the host: one sync per step).
+        def variant(feed, cbs):
+            def epoch():
+                ds = MemoryBatches(steps) if feed == "pydataset" else None
+                if fresh_step:
+                    model.make_train_function(force=True)
+                start = time.perf_counter()
+                if ds is not None:
+                    model.fit(ds, epochs=1, verbose=0, callbacks=cbs())
+                else:
+                    model.fit(x_bare, y_bare, batch_size=batch, epochs=1, verbose=0, shuffle=False, callbacks=cbs())
+                return steps * batch / (time.perf_counter() - start)
+            return epoch
+
+        def async_callbacks():
+            cbs = callbacks(steps)
+            for cb in cbs:
+                cb.async_safe = True
+            return cbs
+
+        sides["pydataset_no_callbacks"] = variant("pydataset", lambda: [])
+        sides["numpy_tlcore_callbacks"] = variant("numpy", lambda: callbacks(steps))
+        sides["tlcore_async_callbacks"] = variant("pydataset", async_callbacks)
+    rates = common.alternate(sides, repeats, log=lambda s: None)
     info = device_info()
     _emit({"side": "keras", "model": model_name, "batch": batch, "policy": policy, "device": info["name"],
            "backend": keras.backend.backend(), "keras": keras.__version__, "compile_s": compile_s,
            "images_per_s": common.median(rates["tlcore"]), "bare_images_per_s": common.median(rates["bare"]),
            "all_tlcore": rates["tlcore"], "all_bare": rates["bare"], "trainable_params": trainable,
-           "frozen_params": frozen, "tensorflow_imported": "tensorflow" in sys.modules})
+           "frozen_params": frozen, "tensorflow_imported": "tensorflow" in sys.modules,
+           "diagnose": {k: common.median(v) for k, v in rates.items()}})
 
 
 # ---------------------------------------------------------------- baseline: plain PyTorch
@@ -243,6 +271,8 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="steps per timed epoch (default 60; quick 30)")
     parser.add_argument("--repeats", type=int, default=None, help="timed epochs per side (default 5; quick 3)")
     parser.add_argument("--torch-compile", action="store_true", help="also time torch.compile (information only)")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="also time tlcore's feed and callbacks separately, and callbacks marked async_safe")
     parser.add_argument("--worker", choices=["keras", "torch", "torch-compile"], help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, help=argparse.SUPPRESS)
@@ -251,7 +281,7 @@ def main(argv=None) -> int:
     repeats = args.repeats or (3 if args.quick else 5)
 
     if args.worker == "keras":
-        keras_worker(args.model, args.batch, steps, repeats)
+        keras_worker(args.model, args.batch, steps, repeats, diagnose=args.diagnose)
         return 0
     if args.worker in ("torch", "torch-compile"):
         torch_worker(args.model, args.batch, steps, repeats, compile_model=args.worker == "torch-compile")
@@ -268,7 +298,7 @@ def main(argv=None) -> int:
         for batch in (int(b) for b in args.batch_sizes.split(",")):
             common_args = ["--model", model_name, "--batch", str(batch), "--steps", str(steps),
                            "--repeats", str(repeats)]
-            ours = _run_worker(["--worker", "keras", *common_args], env)
+            ours = _run_worker(["--worker", "keras", *common_args] + (["--diagnose"] if args.diagnose else []), env)
             torch_r = _run_worker(["--worker", "torch", *common_args], env)
             compiled = _run_worker(["--worker", "torch-compile", *common_args], env) if args.torch_compile else None
             for r in (ours, torch_r, compiled):
@@ -283,7 +313,9 @@ def main(argv=None) -> int:
             common.note(f"{model_name} bs {batch}: keras bare fit {ours['bare_images_per_s']:.0f} images/s "
                         f"({ours['bare_images_per_s'] / torch_r['images_per_s']:.2f}x PyTorch); "
                         f"policy {ours['policy']}; TensorFlow imported: {ours['tensorflow_imported']}"
-                        + (f"; torch.compile {compiled['images_per_s']:.0f} images/s" if compiled else ""))
+                        + (f"; torch.compile {compiled['images_per_s']:.0f} images/s" if compiled else "")
+                        + (f"; variants (images/s): {json.dumps({k: round(v) for k, v in ours['diagnose'].items()})}"
+                           if args.diagnose else ""))
             common.report(name, f"{ratio:.2f}x PyTorch ({ours['images_per_s']:.0f} vs "
                           f"{torch_r['images_per_s']:.0f} images/s, {ours['device']})", ">= 0.9x PyTorch",
                           ratio >= 0.9, ours=ours, torch=torch_r)

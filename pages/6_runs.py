@@ -143,7 +143,7 @@ FILES = {  # what export_run writes into <run>/export/
     "features.parquet": ("Features table (Parquet)", "The bottleneck features of every picture, for your own analysis."),
 }
 st.markdown("**Other formats**")
-st.caption("These take a little while to make (up to a minute). They are kept, so you only make them once per run.")
+st.caption("These take up to a minute to make. They are made in the background and kept, so you only make them once per run.")
 present = [name for name in FILES if (export_dir / name).is_file()]
 if present:
     cols = st.columns(3)
@@ -151,15 +151,13 @@ if present:
         with cols[i % 3]:
             label, help_text = FILES[name]
             _download(label, export_dir / name, help_text, f"dl_{name}")
+
+export_key, features_key = ui.task_key(run_id, "export"), ui.task_key(run_id, "features")
 b1, b2 = st.columns(2)
 with b1:
     if export_run is not None and st.button("Make SavedModel, TFLite and model card", icon=":material/build:",
                                             key="runs_make_export", width="stretch"):
-        with st.status("Exporting… (SavedModel, TFLite, model card)", expanded=False) as box:
-            paths = ui.call(export_run, run_dir, what="exporting the model")
-            box.update(label="Export finished" if paths else "Export failed", state="complete" if paths else "error")
-        if paths:
-            st.rerun()
+        ui.start_task(export_key, "Making SavedModel, TFLite and the model card", export_run, run_dir)
 with b2:
     if featurize is not None and st.button("Make the features table (Parquet)", icon=":material/table:",
                                            key="runs_make_features", width="stretch"):
@@ -167,9 +165,31 @@ with b2:
         if config is None:
             st.error("This run's settings could not be read. Fix: train it again.")
         else:
-            with st.status("Computing features for every picture…", expanded=False) as box:
-                out = ui.call(featurize, config, export_dir / "features.parquet", workspace=ws, what="computing the features")
-                box.update(label="Features ready" if out else "Could not compute the features",
-                           state="complete" if out else "error")
-            if out:
-                st.rerun()
+            ui.start_task(features_key, "Computing the features of every picture", featurize, config,
+                          export_dir / "features.parquet", workspace=ws)
+
+busy = any((ui.task_state(k) or {}).get("state") in ("waiting", "running") for k in (export_key, features_key))
+
+
+@st.fragment(run_every=1.0 if busy else None)
+def export_progress() -> None:
+    """Shows the background exports of this run; redraws the page once they are done."""
+    still_busy = False
+    for key in (export_key, features_key):
+        task = ui.task_state(key)
+        if not task:
+            continue
+        if task["state"] in ("waiting", "running"):
+            still_busy = True
+            waited = ui.format_seconds(time.time() - task["started"])
+            word = "waiting for another export to finish" if task["state"] == "waiting" else "working"
+            st.info(f"{task['label']}… ({word}, {waited} so far). You can keep using the app.", icon=":material/hourglass_top:")
+        elif task["state"] == "failed":
+            st.error(f"{task['label']} failed. {task['error']}", icon=":material/error:")
+        elif task["state"] == "done" and task.get("ended", 0) > time.time() - 5:
+            st.success(f"{task['label']}: done. The downloads are above.", icon=":material/check_circle:")
+    if busy and not still_busy:
+        st.rerun(scope="app")  # show the new download buttons
+
+
+export_progress()

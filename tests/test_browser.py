@@ -51,7 +51,7 @@ def server(tmp_path_factory, weights):
     """`streamlit run app.py` on a free local port with its own workspace."""
     workspace = tmp_path_factory.mktemp("workspace")
     port = _free_port()
-    env = dict(os.environ, TLCORE_WORKSPACE=str(workspace), TLCORE_TEST_FAST="1", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, TLCORE_WORKSPACE=str(workspace), PYTHONUNBUFFERED="1")
     env.pop("TLCORE_DATA_ROOTS", None)
     if weights == "imagenet":
         if not (SHARED_KERAS_HOME / "models").is_dir():
@@ -259,6 +259,12 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights):
     download = download_info.value
     downloaded = tmp_path / "downloaded.keras"
     download.save_as(str(downloaded))
+    if weights == "none":  # once is enough: SavedModel, TFLite and the card are made in the background
+        page.get_by_role("button", name="Make SavedModel, TFLite and model card").click()
+        page.get_by_role("button", name="TensorFlow Lite", exact=True).wait_for(timeout=300_000)
+        page.get_by_role("button", name="Model card (.md)").wait_for()
+        wait_idle(page)
+        no_exception(page)
     screenshot(page, "6_runs")
     context.close()
 

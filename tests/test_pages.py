@@ -368,3 +368,24 @@ def test_runs_page_table_curves_and_downloads(env):
     labels = [b.label for b in at.get("download_button")]
     assert any(".keras" in str(label) for label in labels), labels
     assert at.button(key="runs_make_export") is not None
+
+
+# --------------------------------------------------------------------------- many users
+def test_sessions_do_not_see_each_others_data_or_runs(env):
+    select_dataset(env)
+    write_run(env, "20250101-120000-mobilenetv2-fe")
+    other = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    other.query_params["ws"] = "someoneelse"
+    other.run()
+    assert_clean(other)
+    assert not any("shapes" in m.value for m in other.sidebar.markdown)
+    for page in PAGES[3:]:
+        other.switch_page(page).run()
+        assert_clean(other)
+        assert "20250101-120000" not in texts(other)
+    # Typing the path of the first session's workspace is refused.
+    other.switch_page(PAGES[0]).run()
+    other.text_input(key="data_folder_typed").input(str(env["session_dir"])).run()
+    other.button(key="data_use_folder").click().run()
+    assert not other.exception and other.error
+    assert "outside" in other.error[0].value
