@@ -124,3 +124,39 @@ def test_both_modes_learn_with_real_weights_at_small_size(shapes_dir, real_keras
         config = TrainConfig(data=str(shapes_dir), image_size=96, epochs=8, mode=mode, fine_tune_epochs=1)
         result = train(config, workspace=ws)
         assert result.evaluation["accuracy"] >= 0.8, (mode, result.evaluation["accuracy"])
+
+
+def test_a_full_disk_fails_the_run_with_a_plain_message_and_no_torn_files(tiny_dataset, ws, monkeypatch):
+    import errno
+
+    from tlcore.errors import TLCoreError
+    import keras
+
+    run = ws.runs_dir / "diskfull"
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", full_disk)
+    with pytest.raises(TLCoreError) as err:
+        train(TrainConfig(data=str(tiny_dataset), **FAST), run, workspace=ws)
+    assert "No space left" in str(err.value) and "free some disk space" in str(err.value)
+    assert not (run / "model.keras").exists()
+    assert json.loads((run / "config.json").read_text())["data"] == str(tiny_dataset)  # earlier files intact
+    assert not list(run.glob(".*tmp*"))
+
+
+def test_out_of_memory_suggests_a_smaller_batch(tiny_dataset, ws, monkeypatch):
+    from tlcore.errors import TLCoreError
+    import keras
+
+    class ResourceExhaustedError(Exception):
+        pass
+
+    def oom(self, *args, **kwargs):
+        raise ResourceExhaustedError("OOM when allocating tensor with shape[64,112,112,96]")
+
+    monkeypatch.setattr(keras.Model, "fit", oom)
+    with pytest.raises(TLCoreError) as err:
+        train(TrainConfig(data=str(tiny_dataset), **dict(FAST, batch_size=64)), workspace=ws)
+    assert "batch size 64" in str(err.value) and "try 32" in str(err.value)

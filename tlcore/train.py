@@ -6,6 +6,7 @@ docs/ARCHITECTURE.md); :mod:`tlcore.jobs` runs it in a process of its own for th
 
 from __future__ import annotations
 
+import errno
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,24 @@ def _memory_error(err: Exception, batch_size: int) -> TLCoreError | None:
     return None
 
 
+_DISK_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+def _disk_error(err: Exception, run_dir) -> TLCoreError | None:
+    """A failed write (disk full, read-only, no permission) as a plain message."""
+    cause = err
+    while cause is not None and not isinstance(cause, OSError):
+        cause = cause.__cause__ or cause.__context__
+    if not isinstance(cause, OSError) or cause.errno not in _DISK_ERRNOS:
+        return None
+    where = f" in {run_dir}" if run_dir else ""
+    return TLCoreError(
+        f"Training stopped because a file could not be written{where}: {cause.strerror or cause}.",
+        "free some disk space (or fix the folder's permissions) and start the run again; "
+        "files already saved were written whole and are unchanged.",
+    )
+
+
 def train(
     config: TrainConfig,
     run_dir: str | Path | None = None,
@@ -137,9 +156,9 @@ def train(
     except TLCoreError:
         raise
     except Exception as err:
-        mem = _memory_error(err, config.batch_size)
-        if mem is not None:
-            raise mem from None
+        friendly = _memory_error(err, config.batch_size) or _disk_error(err, run_dir)
+        if friendly is not None:
+            raise friendly from None
         raise
 
 
@@ -300,8 +319,11 @@ def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, d
     emit({"type": "stage", "stage": "evaluate", "message": "Evaluating"})
     if run_dir is not None:
         tmp = run_dir / ".model.tmp.keras"
-        parts.model.save(tmp)
-        tmp.replace(run_dir / "model.keras")
+        try:
+            parts.model.save(tmp)
+            tmp.replace(run_dir / "model.keras")  # a reader never sees half a model
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def probabilities(split_name, samples, feats):
         if feats is not None:
