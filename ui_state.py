@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from tlcore.config import Augmentation, TrainConfig
+from tlcore.config import TrainConfig
 from tlcore.errors import TLCoreError
 from tlcore.runfiles import write_json_atomic
 from tlcore.workspace import Workspace
@@ -352,35 +352,41 @@ def tl_optional(module: str, name: str):
         return None
 
 
-def call(fn: Callable[..., Any], *args: Any, what: str = "", **kwargs: Any) -> Any:
-    """Run a tlcore call; show any error as a plain message (never a traceback) and return None."""
+def error_message(err: BaseException, what: str = "") -> str:
+    """The plain-language message a user sees for an error (tlcore's own text when it has one)."""
+    doing = f" {what}" if what else ""
+    if isinstance(err, TLCoreError):
+        return str(err)
+    if isinstance(err, MemoryError):
+        return f"The computer ran out of memory{doing}. Fix: use a smaller batch size or image size, or close other runs."
+    if isinstance(err, (OSError, ValueError)):
+        return f"Could not finish{doing}: {err}"
+    return (f"Something unexpected went wrong{doing} ({type(err).__name__}: {err}). "
+            "Fix: check your settings and try again; if it keeps happening, the server log has the details.")
+
+
+def call(fn: Callable[..., Any], *args: Any, what: str = "", remember: str | None = None, **kwargs: Any) -> Any:
+    """Run a tlcore call; show any error as a plain message (never a traceback) and return None.
+
+    ``remember`` names a session-state key that keeps the message, for pages that show it again
+    on later reruns.
+    """
     try:
         return fn(*args, **kwargs)
-    except TLCoreError as err:
-        st.error(str(err), icon=":material/error:")
-    except MemoryError:
-        st.error(
-            f"The computer ran out of memory{' ' + what if what else ''}. "
-            "Fix: use a smaller batch size or image size, or close other runs.",
-            icon=":material/memory:",
-        )
-    except (OSError, ValueError) as err:
-        log.exception("error %s", what)
-        st.error(f"Could not finish{' ' + what if what else ''}: {err}", icon=":material/error:")
     except Exception as err:  # the last line of defence: a user never sees a traceback
-        log.exception("unexpected error %s", what)
-        st.error(
-            f"Something unexpected went wrong{' ' + what if what else ''} ({type(err).__name__}: {err}). "
-            "Fix: check your settings and try again; if it keeps happening, the server log has the details.",
-            icon=":material/error:",
-        )
+        if not isinstance(err, TLCoreError):
+            log.exception("error %s", what)
+        message = error_message(err, what)
+        if remember:
+            st.session_state[remember] = message
+        st.error(message, icon=":material/error:")
     return None
 
 
-def attempt(fn: Callable[..., Any], *args: Any, what: str = "", **kwargs: Any) -> bool:
+def attempt(fn: Callable[..., Any], *args: Any, what: str = "", remember: str | None = None, **kwargs: Any) -> bool:
     """Like :func:`call` for calls that return nothing: True when it worked."""
     marker = object()
-    result = call(lambda: (fn(*args, **kwargs), marker)[1], what=what)
+    result = call(lambda: (fn(*args, **kwargs), marker)[1], what=what, remember=remember)
     return result is marker
 
 
@@ -434,7 +440,8 @@ def dataset_source() -> str | None:
     return load_state().get("dataset")
 
 
-def _folder_stamp(path: str) -> float:
+def file_stamp(path: str) -> float:
+    """The file's modification time (0 when missing): part of cache keys, so edits are seen."""
     try:
         return Path(path).stat().st_mtime
     except OSError:
@@ -442,9 +449,17 @@ def _folder_stamp(path: str) -> float:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _cached_dataset(source: str, val_fraction: float, seed: int, workspace_root: str, _stamp: float):
+def _cached_dataset(source: str, val_fraction: float, seed: int, workspace_root: str, stamp: float, _loaded=None):
+    """Loaded datasets, shared by the pages (arguments starting with ``_`` are not part of the key)."""
+    if _loaded is not None:
+        return _loaded
     load_dataset = tl("data", "load_dataset")
     return load_dataset(source, val_fraction=val_fraction, seed=seed, workspace=Workspace(workspace_root))
+
+
+def _dataset_key(source: str) -> tuple:
+    config = current_config()
+    return (source, float(config.val_fraction), int(config.seed), str(workspace().root), file_stamp(source))
 
 
 def current_dataset(*, quiet: bool = False):
@@ -456,11 +471,9 @@ def current_dataset(*, quiet: bool = False):
         if not quiet:
             st.warning(f"The dataset folder `{source}` no longer exists. Choose your images again on the Data page.")
         return None
-    config = current_config()
-    ws = workspace()
     try:
         with st.spinner("Reading your images…"):
-            return _cached_dataset(source, float(config.val_fraction), int(config.seed), str(ws.root), _folder_stamp(source))
+            return _cached_dataset(*_dataset_key(source))
     except TLCoreError as err:
         if not quiet:
             st.error(str(err))
@@ -472,12 +485,13 @@ def current_dataset(*, quiet: bool = False):
 
 
 def remember_dataset(dataset, name: str | None = None) -> None:
-    """Select a freshly loaded dataset in this session and on disk."""
+    """Select a freshly loaded dataset in this session and on disk (and keep it in the cache)."""
     root = str(Path(dataset.root).resolve())
-    _cached_dataset.clear()
-    st.session_state["dataset_obj"] = dataset
-    save_state(dataset=root, dataset_name=name or dataset_display_name(root))
+    save_state(dataset=root, dataset_name=name or Path(root).name)
     update_config(data=root)
+    key = _dataset_key(root)
+    _cached_dataset.clear(*key)  # a folder loaded again may have changed inside
+    _cached_dataset(*key, _loaded=dataset)
 
 
 def dataset_display_name(root: str | None) -> str:
@@ -501,38 +515,36 @@ def require_dataset():
 
 
 def class_names(dataset) -> list[str]:
-    return [str(c) for c in getattr(dataset, "classes", [])]
+    return [str(c) for c in dataset.classes]
 
 
 def sample_label(sample, classes: list[str]) -> str:
-    label = getattr(sample, "label", None)
-    if isinstance(label, int) and 0 <= label < len(classes):
-        return classes[label]
-    return str(label)
+    """The class name of a tlcore ``Sample`` (whose ``label`` is the class index)."""
+    return classes[sample.label]
 
 
 def samples_of(dataset, split: str | None = None) -> list:
-    if split is not None and hasattr(dataset, "split"):
-        try:
-            return list(dataset.split(split))
-        except Exception:
-            pass
-    samples = list(getattr(dataset, "samples", []))
-    if split is None:
-        return samples
-    return [s for s in samples if getattr(s, "split", None) == split]
+    return list(dataset.samples) if split is None else list(dataset.split(split))
 
 
 def first_image(dataset) -> str | None:
-    for split in ("train", None):
-        samples = samples_of(dataset, split)
-        if samples:
-            return str(samples[0].path)
-    return None
+    samples = samples_of(dataset, "train") or samples_of(dataset)
+    return str(samples[0].path) if samples else None
+
+
+def picture_thumbnail(source, size: int = 160):
+    """A thumbnail of a picture given as a file object (an upload), or None when unreadable."""
+    open_image = tl_optional("images", "open_image")
+    try:
+        image = open_image(source)
+        image.thumbnail((size, size))
+        return image
+    except Exception:
+        return None
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def thumbnail(path: str, size: int = 160, _stamp: float = 0.0):
+def thumbnail(path: str, size: int = 160, stamp: float = 0.0):
     """A small RGB thumbnail (aspect kept, EXIF orientation applied) or None when unreadable."""
     open_image = tl_optional("images", "open_image")
     try:
@@ -547,7 +559,6 @@ def thumbnail(path: str, size: int = 160, _stamp: float = 0.0):
 
 # --------------------------------------------------------------------------- runs
 FINISHED = "finished"
-ACTIVE = ("queued", "running")
 STATUS_ICON = {
     "queued": ":material/hourglass_empty:",
     "running": ":material/autorenew:",
@@ -566,69 +577,11 @@ STATUS_WORDS = {
 }
 
 
-def status_field(status, name: str, default: Any = None) -> Any:
-    if isinstance(status, dict):
-        return status.get(name, default)
-    return getattr(status, name, default)
-
-
-def run_state(status) -> str:
-    value = status_field(status, "status", None) or status_field(status, "state", None)
-    return str(value) if value else "unknown"
-
-
-def run_id_of(status) -> str:
-    value = status_field(status, "run_id", None) or status_field(status, "id", None)
-    if value:
-        return str(value)
-    run_dir = status_field(status, "run_dir", None) or status_field(status, "path", None)
-    return Path(str(run_dir)).name if run_dir else str(status)
-
-
-def list_run_ids() -> list[str]:
-    """Run ids in this workspace, newest first (by folder time)."""
-    runs_dir = workspace().runs_dir
-    dirs = [d for d in runs_dir.iterdir() if d.is_dir() and (d / "config.json").exists()]
-    dirs.sort(key=lambda d: d.stat().st_mtime, reverse=True)
-    return [d.name for d in dirs]
-
-
 def run_dir(run_id: str) -> Path:
+    """The folder of one of this session's runs (a run id can never point outside runs/)."""
     from tlcore.workspace import safe_join
 
     return safe_join(workspace().runs_dir, run_id)
-
-
-def run_status(run_id: str):
-    fn = tl_optional("jobs", "run_status")
-    if fn is None:
-        return None
-    try:
-        return fn(run_dir(run_id))
-    except Exception:
-        log.exception("run_status failed for %s", run_id)
-        return None
-
-
-def run_events(run_id: str) -> list[dict]:
-    read_events = tl_optional("jobs", "read_events")
-    if read_events is not None:
-        try:
-            return list(read_events(run_dir(run_id)))
-        except Exception:
-            log.exception("read_events failed for %s", run_id)
-    from tlcore.runfiles import read_jsonl
-
-    return read_jsonl(run_dir(run_id) / "events.jsonl")
-
-
-def last_status_from_events(events: list[dict]) -> tuple[str, str]:
-    state, message = "unknown", ""
-    for ev in events:
-        if ev.get("type") == "status":
-            state = str(ev.get("status", state))
-            message = str(ev.get("message") or "")
-    return state, message
 
 
 def run_config(run_id: str) -> TrainConfig | None:
@@ -639,23 +592,19 @@ def run_config(run_id: str) -> TrainConfig | None:
         return None
 
 
-def run_label(run_id: str, state: str | None = None) -> str:
+def run_label(run_id: str) -> str:
     config = run_config(run_id)
-    bits = [run_id]
-    if config is not None:
-        bits.append(f"{config.backbone} · {config.mode}")
-    if state:
-        bits.append(STATUS_WORDS.get(state, state))
-    return "  —  ".join(bits)
+    if config is None:
+        return run_id
+    backbone = Path(config.backbone_file).name if config.backbone_file else config.backbone
+    return f"{run_id}  —  {backbone} · {config.mode}"
 
 
 def finished_run_ids() -> list[str]:
-    ids = []
-    for rid in list_run_ids():
-        state = run_state(run_status(rid)) if run_status(rid) is not None else last_status_from_events(run_events(rid))[0]
-        if state == FINISHED and (run_dir(rid) / "model.keras").exists():
-            ids.append(rid)
-    return ids
+    """This session's finished runs that have a model, newest first."""
+    list_runs = tl("jobs", "list_runs")
+    runs = call(list_runs, workspace().runs_dir, what="listing your runs") or []
+    return [r.run_id for r in runs if r.status == FINISHED and (r.run_dir / "model.keras").is_file()]
 
 
 def pick_finished_run(key: str, label: str = "Which trained model?") -> str | None:

@@ -110,9 +110,21 @@ def image_files(root: Path) -> list[Path]:
 
 
 def timed(fn: Callable, *args, **kwargs) -> tuple[float, object]:
+    """``(wall seconds, fn's value)``."""
     start = time.perf_counter()
     value = fn(*args, **kwargs)
     return time.perf_counter() - start, value
+
+
+def cpu_timed(fn: Callable, *args, **kwargs) -> tuple[float, float, object]:
+    """``(wall seconds, CPU seconds of this process's threads, fn's value)``.
+
+    CPU time is a cross-check on a shared machine: other people's jobs stretch wall time
+    but hardly change how much CPU the work itself needs.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    value = fn(*args, **kwargs)
+    return time.perf_counter() - wall, time.process_time() - cpu, value
 
 
 def alternate(sides: dict[str, Callable[[], float]], repeats: int, log=print) -> dict[str, list[float]]:

@@ -84,13 +84,15 @@ def main(argv=None) -> int:
             verbose=False).prefetch(AUTOTUNE)
 
     accuracies = {"tutorial": [], "ours": []}
+    cpu = {"tutorial": [], "ours": [], "floor": []}
     rerun_seconds = []
     first_seconds = []
 
     def tutorial() -> float:
         keras.utils.set_random_seed(42)
-        seconds, history = common.timed(lambda: tutorial_model().fit(
+        seconds, cpu_s, history = common.cpu_timed(lambda: tutorial_model().fit(
             image_ds("train", True), validation_data=image_ds("val", False), epochs=args.epochs, verbose=0))
+        cpu["tutorial"].append(cpu_s)
         accuracies["tutorial"].append(history.history["val_accuracy"][-1])
         return seconds
 
@@ -98,7 +100,8 @@ def main(argv=None) -> int:
         workspace = Workspace(common.temp_dir("bench-ws-"))
         config = TrainConfig(data=str(data), image_size=IMAGE_SIZE, epochs=args.epochs, early_stopping=False,
                              batch_size=BATCH, learning_rate=1e-3, dropout=0.2, optimizer="adam")
-        seconds, result = common.timed(train, config, workspace=workspace)
+        seconds, cpu_s, result = common.cpu_timed(train, config, workspace=workspace)
+        cpu["ours"].append(cpu_s)
         accuracies["ours"].append(result.evaluation["accuracy"])
         first_seconds.append(seconds)
         # Target 2: another head setting on the warm feature cache.
@@ -117,10 +120,13 @@ def main(argv=None) -> int:
         def one_pass():
             for split in ("train", "val"):
                 floor_model.predict(image_ds(split, False), verbose=0)
-        return common.timed(one_pass)[0]
+        seconds, cpu_s, _ = common.cpu_timed(one_pass)
+        cpu["floor"].append(cpu_s)
+        return seconds
 
     # Untimed warm-up of TensorFlow's own start-up (thread pools, kernels) so neither side pays it.
     floor()
+    cpu["floor"].clear()
     times = common.alternate({"tutorial": tutorial, "ours": ours, "floor": floor}, repeats)
 
     tut, our, flo = (common.median(times[k]) for k in ("tutorial", "ours", "floor"))
@@ -128,6 +134,9 @@ def main(argv=None) -> int:
     rerun = common.median(rerun_seconds)
     common.note(f"medians: tutorial {tut:.1f} s, ours {our:.1f} s, one forward pass {flo:.1f} s, "
                 f"rerun on cached features {rerun:.2f} s")
+    c_tut, c_our, c_flo = (common.median(cpu[k]) for k in ("tutorial", "ours", "floor"))
+    common.note(f"CPU-time cross-check: ours/tutorial {c_our / c_tut:.3f}, ours/forward pass {c_our / c_flo:.2f} "
+                f"(CPU s: tutorial {c_tut:.0f}, ours {c_our:.0f}, forward pass {c_flo:.0f})")
     ratio = our / tut
     same_acc = abs(acc_o - acc_t) <= 0.02
     common.report("feature_extraction_vs_tutorial", f"{ratio:.3f}x wall time ({our:.1f} s vs {tut:.1f} s; "

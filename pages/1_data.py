@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import streamlit as st
@@ -39,7 +40,7 @@ my_images/                 my_images/
     )
 
 
-def _load(source: str | Path, what: str, name: str | None = None):
+def _load(source: str | Path, what: str, name: str | None = None, remember: str | None = None):
     """Load (and for a zip, safely extract) a dataset with a live progress bar."""
     bar = st.progress(0.0, text=f"Reading {what}…")
 
@@ -53,7 +54,7 @@ def _load(source: str | Path, what: str, name: str | None = None):
 
     dataset = ui.call(
         load_dataset, str(source), val_fraction=float(config.val_fraction), seed=int(config.seed),
-        workspace=ws, progress=progress, what=f"reading {what}",
+        workspace=ws, progress=progress, what=f"reading {what}", remember=remember,
     )
     bar.empty()
     if dataset is not None:
@@ -83,21 +84,15 @@ with tab_upload:
             target = ws.uploads_dir / ui.safe_filename(uploaded.name, "dataset.zip")
             if not target.name.lower().endswith(".zip"):
                 target = target.with_name(target.name + ".zip")
-            try:
-                write_bytes_atomic(target, uploaded.getvalue())
-            except OSError as err:
-                st.session_state["_data_upload_error"] = f"Could not save the upload ({err}). Fix: free some disk space and try again."
-            else:
-                if _load(target, f"“{uploaded.name}”", Path(uploaded.name).stem) is None:
-                    st.session_state["_data_upload_error"] = "failed"
+            if ui.attempt(write_bytes_atomic, target, uploaded.getvalue(), what="saving the upload",
+                          remember="_data_upload_error"):
+                try:
+                    # tlcore extracts the zip into the workspace; the zip itself is not needed afterwards.
+                    _load(target, f"“{uploaded.name}”", Path(uploaded.name).stem, remember="_data_upload_error")
+                finally:
+                    target.unlink(missing_ok=True)
         elif st.session_state.get("_data_upload_error"):
-            message = st.session_state["_data_upload_error"]
-            st.error(
-                message if message != "failed" else
-                f"“{uploaded.name}” could not be used (see the message shown when it was uploaded). "
-                "Fix: check the zip holds one folder per class, then upload it again.",
-                icon=":material/error:",
-            )
+            st.error(st.session_state["_data_upload_error"], icon=":material/error:")
 
 with tab_folder:
     roots = data_roots(ws)
@@ -128,8 +123,6 @@ with tab_folder:
 
 def _upload_name(folder: Path) -> str:
     """The zip an extracted dataset came from (tlcore keeps it in ``<digest>.json``)."""
-    import json
-
     try:
         return Path(json.loads(folder.with_suffix(".json").read_text(encoding="utf-8"))["zip"]).stem
     except (OSError, ValueError, KeyError, TypeError):
@@ -157,10 +150,7 @@ with st.expander("Validation settings", icon=":material/tune:"):
         config = ui.update_config(val_fraction=float(val_fraction))
 
 # --------------------------------------------------------------------------- what we found
-dataset = st.session_state.get("dataset_obj") if st.session_state.get("dataset_obj") is not None and \
-    str(Path(st.session_state["dataset_obj"].root).resolve()) == ui.dataset_source() else None
-if dataset is None or abs(val_fraction - config.val_fraction) > 1e-9:
-    dataset = ui.current_dataset()
+dataset = ui.current_dataset()
 if dataset is None:
     st.info("No images chosen yet. Upload a zip or pick a folder above — try the **shapes** sample in *Folder on this server*.",
             icon=":material/arrow_upward:")
@@ -264,12 +254,16 @@ if report is not None and hasattr(report, "to_text"):
 # --------------------------------------------------------------------------- samples
 st.header("4 · A look at your pictures", anchor=False)
 per_class = 8
-for cls in classes:
+shown_classes = classes
+if len(classes) > 12:
+    shown_classes = st.multiselect("Classes to show", classes, default=classes[:12], key="data_show_classes",
+                                   help="You have many classes; pick the ones to look at.")
+for cls in shown_classes:
     paths = [str(s.path) for s in samples if ui.sample_label(s, classes) == cls][:per_class]
     st.markdown(f"**{cls}** · {sum(counts.get(sp, {}).get(cls, 0) for sp in splits)} images")
     cols = st.columns(per_class)
     for col, path in zip(cols, paths):
-        thumb = ui.thumbnail(path, 160, ui._folder_stamp(path))
+        thumb = ui.thumbnail(path, 160, ui.file_stamp(path))
         if thumb is not None:
             col.image(thumb, width="stretch")
 

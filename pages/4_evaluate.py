@@ -20,12 +20,12 @@ if run_id is None:
 
 
 @st.cache_data(max_entries=16, show_spinner="Loading the evaluation…")
-def _evaluation(run_path: str, _stamp: float) -> dict:
+def _evaluation(run_path: str, stamp: float) -> dict:
     return evaluate_run(run_path)
 
 
 run_path = ui.run_dir(run_id)
-evaluation = ui.call(_evaluation, str(run_path), ui._folder_stamp(str(run_path / "evaluation.json")),
+evaluation = ui.call(_evaluation, str(run_path), ui.file_stamp(str(run_path / "evaluation.json")),
                      what="loading the evaluation")
 if not evaluation:
     st.stop()
@@ -170,7 +170,7 @@ else:
     cols = st.columns(6)
     for i, mk in enumerate(shown[:limit]):
         with cols[i % 6]:
-            thumb = ui.thumbnail(str(mk.get("path")), 200, ui._folder_stamp(str(mk.get("path"))))
+            thumb = ui.thumbnail(str(mk.get("path")), 200, ui.file_stamp(str(mk.get("path"))))
             if thumb is not None:
                 st.image(thumb, width="stretch")
             else:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
-import uuid
 
 import plotly.graph_objects as go
 import streamlit as st
 
 import ui_state as ui
-from tlcore.runfiles import write_bytes_atomic
 
 ui.page_header(
     "predict",
@@ -19,8 +18,6 @@ ui.page_header(
 
 load_model, predict_images = ui.tl("predict", "load_model", "predict_images")
 check_image_bytes = ui.tl_optional("images", "check_image_bytes")
-ws = ui.workspace()
-
 run_id = ui.pick_finished_run("predict_run")
 if run_id is None:
     st.stop()
@@ -28,7 +25,7 @@ run_path = ui.run_dir(run_id)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
-def _model(path: str, _stamp: float):
+def _model(path: str, stamp: float):
     """Kept in memory for the next pictures (at most two models, to bound memory)."""
     return load_model(path)
 
@@ -52,9 +49,9 @@ if not files:
     st.caption("Tip: pictures from the validation folder or new photos you took yourself both work.")
     st.stop()
 
-# Save the uploads in this session's workspace (tlcore reads files), refusing non-images up front.
-folder = ws.uploads_dir / "predict"
-good: list[tuple[str, str]] = []  # (display name, path)
+# Check every picture first, so one bad file is named and the others still get predicted.
+# Nothing is written to disk: tlcore reads the uploaded bytes directly.
+good: list[tuple[str, bytes]] = []  # (file name, content)
 for upload in files[:50]:
     data = upload.getvalue()
     problem = check_image_bytes(data, upload.name) if check_image_bytes is not None else None
@@ -62,40 +59,47 @@ for upload in files[:50]:
         st.error(f"“{upload.name}” cannot be used: {problem}. Fix: use a JPEG, PNG, GIF, BMP, TIFF or WebP picture.",
                  icon=":material/broken_image:")
         continue
-    path = folder / f"{uuid.uuid5(uuid.NAMESPACE_URL, upload.file_id).hex[:12]}-{ui.safe_filename(upload.name, 'image')}"
-    if not path.exists() and not ui.attempt(write_bytes_atomic, path, data, what=f"saving “{upload.name}”"):
-        continue
-    good.append((upload.name, str(path)))
+    good.append((upload.name, data))
 if len(files) > 50:
     st.warning(f"Only the first 50 of {len(files)} pictures are shown. Fix: predict the rest in smaller groups.")
 if not good:
     st.stop()
 
-model = ui.call(_model, str(run_path), ui._folder_stamp(str(run_path / "model.keras")), what="loading the model")
+
+def _as_file(name: str, data: bytes) -> io.BytesIO:
+    buffer = io.BytesIO(data)
+    buffer.name = name
+    return buffer
+
+
+model = ui.call(_model, str(run_path), ui.file_stamp(str(run_path / "model.keras")), what="loading the model")
 if model is None:
     st.stop()
 with st.spinner(f"Looking at {len(good)} picture(s)…"):
-    results = ui.call(predict_images, model, [p for _, p in good], top_k=int(top_k), what="predicting")
+    results = ui.call(predict_images, model, [_as_file(n, d) for n, d in good], top_k=int(top_k), what="predicting")
 if results is None:
     st.stop()
 
 st.header("What the model sees", anchor=False)
-for (name, path), guesses in zip(good, results):
+for index, ((name, data), guesses) in enumerate(zip(good, results)):
     guesses = [(str(c), float(p)) for c, p in guesses]
     with st.container(border=True):
         col_img, col_res = st.columns([1, 3], vertical_alignment="center")
         with col_img:
-            thumb = ui.thumbnail(path, 256)
+            thumb = ui.picture_thumbnail(_as_file(name, data), 256)
             if thumb is not None:
                 st.image(thumb, width="stretch")
             st.caption(name)
         with col_res:
             if guesses:
                 best, prob = guesses[0]
-                sure = "fairly sure" if prob >= 0.8 else ("unsure" if prob < 0.5 else "leaning")
                 st.markdown(f"### {best} — {prob:.0%}")
-                st.caption(f"The model is {sure}." + (" A low score can mean the picture looks like none of your classes."
-                                                       if prob < 0.5 else ""))
+                if prob >= 0.8:
+                    st.caption("The model is confident.")
+                elif prob >= 0.5:
+                    st.caption("The model is fairly sure, but not certain.")
+                else:
+                    st.caption("The model is unsure. A low score can mean the picture looks like none of your classes.")
                 fig = go.Figure(go.Bar(
                     x=[p for _, p in guesses][::-1], y=[c for c, _ in guesses][::-1], orientation="h",
                     text=[f"{p:.1%}" for _, p in guesses][::-1], textposition="auto",
@@ -103,6 +107,6 @@ for (name, path), guesses in zip(good, results):
                 ))
                 fig.update_layout(height=60 + 40 * len(guesses), margin=dict(l=10, r=10, t=10, b=10),
                                   xaxis=dict(range=[0, 1], tickformat=".0%", title="probability"))
-                st.plotly_chart(fig, width="stretch", key=f"predict_bar_{path}")
+                st.plotly_chart(fig, width="stretch", key=f"predict_bar_{index}")
 
 ui.next_step("runs", "Next: download the model")

@@ -8,7 +8,6 @@ from pathlib import Path
 import streamlit as st
 
 import ui_state as ui
-from tlcore.config import TrainConfig
 
 ui.page_header(
     "runs",
@@ -155,8 +154,9 @@ if present:
 export_key, features_key = ui.task_key(run_id, "export"), ui.task_key(run_id, "features")
 b1, b2 = st.columns(2)
 with b1:
-    if export_run is not None and st.button("Make SavedModel, TFLite and model card", icon=":material/build:",
-                                            key="runs_make_export", width="stretch"):
+    made = (export_dir / "saved_model.zip").is_file()
+    if export_run is not None and st.button("Make SavedModel, TFLite and model card" + (" again" if made else ""),
+                                            icon=":material/build:", key="runs_make_export", width="stretch"):
         ui.start_task(export_key, "Making SavedModel, TFLite and the model card", export_run, run_dir)
 with b2:
     if featurize is not None and st.button("Make the features table (Parquet)", icon=":material/table:",

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHAPES = ROOT / "sample_data" / "shapes"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -37,30 +36,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-SHARED_KERAS_HOME = ROOT.parent / "shared" / "keras_home"
-
-
 @pytest.fixture(params=["none", pytest.param("imagenet", marks=pytest.mark.real_data)])
 def weights(request):
-    """Random weights (fast, offline, always) and real ImageNet weights from ../shared (nicer README shots)."""
+    """Random weights (fast, offline, always) and real ImageNet weights from ../shared (the README shots)."""
+    if request.param == "imagenet":
+        request.getfixturevalue("real_keras_home")  # fails loudly without ../shared; sets KERAS_HOME
     return request.param
 
 
 @pytest.fixture
 def server(tmp_path_factory, weights):
-    """`streamlit run app.py` on a free local port with its own workspace."""
+    """`streamlit run app.py` on a free local port with its own workspace (the jobs inherit KERAS_HOME)."""
     workspace = tmp_path_factory.mktemp("workspace")
     port = _free_port()
     env = dict(os.environ, TLCORE_WORKSPACE=str(workspace), PYTHONUNBUFFERED="1")
     env.pop("TLCORE_DATA_ROOTS", None)
-    if weights == "imagenet":
-        if not (SHARED_KERAS_HOME / "models").is_dir():
-            pytest.fail(f"real ImageNet weights are missing: expected {SHARED_KERAS_HOME}/models (see its README)")
-        keras_home = tmp_path_factory.mktemp("keras_home")  # Keras may write beside the files: use a copy
-        shutil.copytree(SHARED_KERAS_HOME / "models", keras_home / "models", dirs_exist_ok=True)
-        for path in (keras_home / "models").iterdir():
-            path.chmod(0o644)
-        env["KERAS_HOME"] = str(keras_home)
     log = open(workspace / "streamlit.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -122,10 +112,11 @@ def no_exception(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').first.inner_text()
 
 
-def screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def screenshot(page, name: str, weights: str) -> None:
+    """tests/artifacts/<weights>/<name>.png, copied to docs/screenshots/ for the README tour."""
+    (ARTIFACTS / weights).mkdir(parents=True, exist_ok=True)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
+    path = ARTIFACTS / weights / f"{name}.png"
     # Streamlit scrolls inside its main section, so grow the window to the content for a whole-page shot.
     height = page.evaluate(
         "() => Math.max(...Array.from(document.querySelectorAll('[data-testid=\"stMain\"], section.main, "
@@ -157,15 +148,14 @@ def click_matrix_cell(page, row: int, col: int, n: int) -> None:
     wait_idle(page)
 
 
-def test_whole_journey_in_the_browser(server, browser, tmp_path, weights):
+def test_whole_journey_in_the_browser(server, browser, tmp_path, weights, shapes_dir):
     from playwright.sync_api import expect
 
-    assert SHAPES.is_dir(), "sample_data/shapes is missing: run `make sample-data`"
     zip_path = tmp_path / "shapes.zip"
     with zipfile.ZipFile(zip_path, "w") as zf:
-        for path in sorted(SHAPES.rglob("*")):
+        for path in sorted(shapes_dir.rglob("*")):
             if path.is_file():
-                zf.write(path, f"shapes/{path.relative_to(SHAPES).as_posix()}")
+                zf.write(path, f"shapes/{path.relative_to(shapes_dir).as_posix()}")
 
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
@@ -187,7 +177,7 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights):
     assert charts(page) >= 1, "per-class bar chart"
     assert page.locator('[data-testid="stImage"]').count() >= 3, "sample grid"
     assert "shapes" in page.locator('[data-testid="stSidebar"]').inner_text()
-    screenshot(page, "1_data")
+    screenshot(page, "1_data", weights)
 
     # ---- 2. Model: small and quick settings
     go_to(page, "Model")
@@ -205,7 +195,7 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights):
     wait_idle(page)
     page.get_by_text("Trainable parameters").first.wait_for(timeout=120_000)
     no_exception(page)
-    screenshot(page, "2_model")
+    screenshot(page, "2_model", weights)
 
     # ---- 3. Train: start, watch, finish
     go_to(page, "Train")
@@ -215,7 +205,7 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights):
     no_exception(page)
     assert charts(page, 2) >= 2, "loss and accuracy curves"
     assert page.locator('[data-testid="stProgress"]').count() >= 1
-    screenshot(page, "3_train")
+    screenshot(page, "3_train", weights)
 
     # A reload comes back to the same workspace and shows the run again.
     page.reload()
@@ -237,17 +227,17 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights):
     expect(pred_box.get_by_role("combobox")).to_have_value("square", timeout=30_000)
     page.get_by_role("button", name="Show all").click()
     wait_idle(page)
-    screenshot(page, "4_evaluate")
+    screenshot(page, "4_evaluate", weights)
 
     # ---- 5. Predict one picture
     go_to(page, "Predict")
-    picture = next((SHAPES / "val" / "circle").glob("*.png"))
+    picture = next((shapes_dir / "val" / "circle").glob("*.png"))
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(picture))
     page.get_by_text("What the model sees").first.wait_for(timeout=120_000)
     wait_idle(page)
     no_exception(page)
     assert page.locator("h3").filter(has_text="%").count() >= 1, "the best guess with its probability"
-    screenshot(page, "5_predict")
+    screenshot(page, "5_predict", weights)
 
     # ---- 6. Runs & export: download the .keras file
     go_to(page, "Runs & export")
@@ -259,13 +249,13 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights):
     download = download_info.value
     downloaded = tmp_path / "downloaded.keras"
     download.save_as(str(downloaded))
-    if weights == "none":  # once is enough: SavedModel, TFLite and the card are made in the background
-        page.get_by_role("button", name="Make SavedModel, TFLite and model card").click()
-        page.get_by_role("button", name="TensorFlow Lite", exact=True).wait_for(timeout=300_000)
-        page.get_by_role("button", name="Model card (.md)").wait_for()
-        wait_idle(page)
-        no_exception(page)
-    screenshot(page, "6_runs")
+    # SavedModel, TFLite and the model card are made in the background, then offered for download.
+    page.get_by_role("button", name="Make SavedModel, TFLite and model card").click()
+    page.get_by_role("button", name="TensorFlow Lite", exact=True).wait_for(timeout=300_000)
+    page.get_by_role("button", name="Model card (.md)").wait_for()
+    wait_idle(page)
+    no_exception(page)
+    screenshot(page, "6_runs", weights)
     context.close()
 
     # The downloaded file loads with tlcore and predicts like the run's own model.
@@ -275,7 +265,7 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights):
     assert len(runs) == 1
     from_run = load_model(runs[0].parent)
     from_download = load_model(downloaded)
-    probe = [str(p) for p in sorted((SHAPES / "val").rglob("*.png"))[:6]]
+    probe = [str(p) for p in sorted((shapes_dir / "val").rglob("*.png"))[:6]]
     a = from_run.predict_proba(probe)
     b = from_download.predict_proba(probe)
     assert a.shape == (6, 3) and b.shape == (6, 3)

@@ -389,3 +389,21 @@ def test_sessions_do_not_see_each_others_data_or_runs(env):
     other.button(key="data_use_folder").click().run()
     assert not other.exception and other.error
     assert "outside" in other.error[0].value
+
+
+def test_a_workspace_can_be_opened_by_its_code(env):
+    select_dataset(env)  # the workspace "testsession01" has a dataset
+    # Two runs first: AppTest's first run goes through app.py, later ones through the page's own
+    # frame (ui_state._ensure_frame), and sidebar widgets keep their values within one of the two.
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run().run()
+    assert at.query_params["ws"] != SESSION
+    at.text_input(key="ws_open_code").input(SESSION).run()
+    at.button(key="ws_open").click().run()
+    assert_clean(at)
+    assert at.query_params["ws"] == SESSION
+    assert any("shapes" in m.value for m in at.sidebar.markdown)
+    at.run()
+    at.text_input(key="ws_open_code").input("../../etc").run()
+    at.button(key="ws_open").click().run()
+    assert not at.exception and at.error
+    assert at.query_params["ws"] == SESSION
