@@ -84,7 +84,7 @@ def main(argv=None) -> int:
         marks.append((f"first batch event ({first.get('stage')})", first["t"]))
         common.note(f"run {r + 1}: overhead {overhead:.2f} s (first batch event at {first['t'] - click:.2f} s, "
                     f"one batch {batch_s:.2f} s); first epoch event at {first_epoch:.1f} s")
-        for label, t in marks:
+        for label, t in sorted(marks, key=lambda item: item[1]):
             common.note(f"    {t - click:6.2f} s  {label}")
     value = common.median(overheads)
     common.report("app_overhead_to_first_batch", f"{value:.2f} s (first curve point after {common.median(first_epochs):.1f} s)",

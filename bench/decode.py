@@ -45,13 +45,18 @@ def main(argv=None) -> int:
     n = len(files)
     print(f"decode: {n} hymenoptera photos to {SIZE} px, {repeats} rounds; {common.machine()}", flush=True)
 
+    cpu = {"ImageBatches": [], "decode_all": [], "keras": []}
+
     def ours_stream() -> float:
         batches = ImageBatches(samples, SIZE, batch_size=BATCH)
-        seconds, _ = common.timed(lambda: [batches[i] for i in range(len(batches))])
+        seconds, cpu_s, _ = common.cpu_timed(lambda: [batches[i] for i in range(len(batches))])
+        cpu["ImageBatches"].append(cpu_s)
         return n / seconds
 
     def ours_all() -> float:
-        return n / common.timed(decode_all, samples, SIZE)[0]
+        seconds, cpu_s, _ = common.cpu_timed(decode_all, samples, SIZE)
+        cpu["decode_all"].append(cpu_s)
+        return n / seconds
 
     def keras_loader() -> float:
         def run():
@@ -63,14 +68,19 @@ def main(argv=None) -> int:
                     count += len(x.numpy())
             return count
 
-        seconds, count = common.timed(run)
+        seconds, cpu_s, count = common.cpu_timed(run)
         assert count == n, f"keras read {count} images, expected {n}"
+        cpu["keras"].append(cpu_s)
         return n / seconds
 
     ours_all(), keras_loader()  # untimed: page cache, TensorFlow start-up
+    for values in cpu.values():
+        values.clear()
     rates = common.alternate({"ImageBatches": ours_stream, "decode_all": ours_all, "keras": keras_loader},
                              repeats, log=lambda s: print(s + " images/s", flush=True))
     stream, whole, ref = (common.median(rates[k]) for k in ("ImageBatches", "decode_all", "keras"))
+    common.note("images per CPU-second (cross-check, insensitive to other jobs): " + ", ".join(
+        f"{k} {n / common.median(v):.0f}" for k, v in cpu.items()))
     common.report("decode_imagebatches_vs_keras", f"{stream / ref:.2f}x ({stream:.0f} vs {ref:.0f} images/s)",
                   ">= 1.0x (no slower)", stream >= ref, ours=stream, keras=ref)
     common.report("decode_decode_all_vs_keras", f"{whole / ref:.2f}x ({whole:.0f} vs {ref:.0f} images/s)",

@@ -9,7 +9,8 @@ import streamlit as st
 
 import ui_state as ui
 from tlcore.runfiles import write_bytes_atomic
-from tlcore.workspace import data_roots, resolve_in_roots
+from tlcore.limits import describe_limits
+from tlcore.workspace import data_roots, is_within, resolve_in_roots
 
 ui.page_header(
     "data",
@@ -77,6 +78,11 @@ with tab_upload:
         key="data_upload",
         help="Make the zip from the folder that holds your class folders. Files the app cannot use are listed in the report below.",
     )
+    limits = ui.call(describe_limits, what="reading this server's upload limits")
+    if limits:
+        st.caption(f"This server accepts zips of up to {limits['max_files']:,} files and "
+                   f"{limits['max_total_bytes'] / 1024**3:,.1f} GB unpacked, and pictures of up to "
+                   f"{limits['max_image_pixels'] / 1e6:,.0f} megapixels.")
     if uploaded is not None:
         if st.session_state.get("_data_upload_id") != uploaded.file_id:
             st.session_state["_data_upload_id"] = uploaded.file_id
@@ -101,7 +107,8 @@ with tab_folder:
         if root == ws.root or not root.is_dir():
             continue
         for child in sorted(root.iterdir()):
-            if child.is_dir() and not child.name.startswith((".", "_")):
+            # a symlink pointing out of the data folder is not offered (typing it is refused too)
+            if child.is_dir() and not child.name.startswith((".", "_")) and is_within(child, root):
                 candidates.append(str(child))
     st.caption("Folders you may use: " + ", ".join(f"`{r}`" for r in roots if r != ws.root) + " — and your own uploads.")
     col_pick, col_type = st.columns(2)

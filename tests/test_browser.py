@@ -8,32 +8,19 @@ to tests/artifacts/ (CI artifacts) and copied to docs/screenshots/ (the README t
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from browser_helpers import ROOT, browser, go_to, no_exception, start_server, wait_idle  # noqa: F401  (browser: a fixture)
+
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TRAIN_TIMEOUT_S = 300
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(params=["none", pytest.param("imagenet", marks=pytest.mark.real_data)])
@@ -48,68 +35,15 @@ def weights(request):
 def server(tmp_path_factory, weights):
     """`streamlit run app.py` on a free local port with its own workspace (the jobs inherit KERAS_HOME)."""
     workspace = tmp_path_factory.mktemp("workspace")
-    port = _free_port()
-    env = dict(os.environ, TLCORE_WORKSPACE=str(workspace), PYTHONUNBUFFERED="1")
-    env.pop("TLCORE_DATA_ROOTS", None)
-    log = open(workspace / "streamlit.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + (workspace / "streamlit.log").read_text(errors="replace")[-2000:])
-    yield {"url": url, "workspace": workspace}
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        pytest.fail("Debian's chromium is not installed: run `make browser` (apt-get install chromium).")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-def wait_idle(page, timeout_s: float = 120) -> None:
-    """Wait until Streamlit has finished the current script run."""
-    page.wait_for_timeout(300)
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            page.wait_for_timeout(300)
-            if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-                return
-        page.wait_for_timeout(250)
-    raise AssertionError("the app kept running for too long")
+    running = start_server(workspace)
+    yield {"url": running.url, "workspace": workspace}
+    running.stop()
 
 
 def charts(page, at_least: int = 1) -> int:
     """Number of plotly charts, after waiting for the first ones to draw (they load lazily)."""
     page.locator('[data-testid="stPlotlyChart"]').nth(at_least - 1).wait_for(timeout=60_000)
     return page.locator('[data-testid="stPlotlyChart"]').count()
-
-
-def no_exception(page) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').first.inner_text()
 
 
 def screenshot(page, name: str, weights: str) -> None:
@@ -128,11 +62,6 @@ def screenshot(page, name: str, weights: str) -> None:
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)
     shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
-
-
-def go_to(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
-    wait_idle(page)
 
 
 def click_matrix_cell(page, row: int, col: int, n: int) -> None:

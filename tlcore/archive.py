@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from .errors import TLCoreError
 from .images import SkippedFile
+from .limits import ZipLimits
 from .workspace import is_within
 
 _CHUNK = 1 << 20
@@ -33,17 +34,6 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 # legitimately compress 1000:1 and is harmless; bombs need large outputs.
 _RATIO_MIN_BYTES = 1 << 20
 _REZIP = "re-create the zip with your system's 'Compress' / 'Send to > Compressed folder' and upload it again."
-
-
-@dataclass(frozen=True)
-class ZipLimits:
-    """What a zip may contain before it is refused as a zip bomb."""
-
-    max_files: int = 50_000
-    max_total_bytes: int = 4 * 1024**3
-    max_file_bytes: int = 512 * 1024**2
-    max_ratio: float = 200.0  # per entry: uncompressed size / compressed size
-    max_depth: int = 32  # folder levels
 
 
 @dataclass
@@ -60,6 +50,10 @@ class ExtractResult:
     root: Path
     ignored: list[SkippedFile] = field(default_factory=list)
     files: int = 0
+
+
+def _admin(setting: str) -> str:
+    return f" (An administrator can change this limit with the setting {setting}.)"
 
 
 def _fail(zip_path: Path, problem: str, fix: str) -> TLCoreError:
@@ -100,7 +94,7 @@ def _check_name(zip_path: Path, name: str, limits: ZipLimits) -> tuple[str, ...]
         raise _fail(
             zip_path,
             f"nests folders {len(parts)} levels deep at {name!r}, more than the limit of {limits.max_depth}.",
-            "flatten the folder structure: one folder per class is enough.",
+            "flatten the folder structure: one folder per class is enough." + _admin("TLCORE_MAX_ZIP_DEPTH"),
         )
     return parts
 
@@ -121,7 +115,7 @@ def _plan(zip_path: Path, zf: zipfile.ZipFile, limits: ZipLimits) -> _Plan:
         raise _fail(
             zip_path,
             f"holds {file_count:,} files, more than the limit of {limits.max_files:,} files.",
-            "split the dataset or use fewer images per class.",
+            "split the dataset or use fewer images per class." + _admin("TLCORE_MAX_ZIP_FILES"),
         )
     seen: set[str] = set()
     reported: set[str] = set()
@@ -168,7 +162,7 @@ def _plan(zip_path: Path, zf: zipfile.ZipFile, limits: ZipLimits) -> _Plan:
             raise _fail(
                 zip_path,
                 f"would unpack to more than the limit of {_size(limits.max_total_bytes)} in total.",
-                "upload a smaller dataset (resize the images or use fewer of them).",
+                "upload a smaller dataset (resize the images or use fewer of them)." + _admin("TLCORE_MAX_ZIP_BYTES"),
             )
         plan.files.append((info, parts))
     return plan
@@ -180,7 +174,7 @@ def _check_sizes(zip_path: Path, info: zipfile.ZipInfo, limits: ZipLimits) -> No
             zip_path,
             f"contains {info.filename!r} of {_size(info.file_size)}, more than the limit of "
             f"{_size(limits.max_file_bytes)} per file.",
-            "remove or shrink that file.",
+            "remove or shrink that file." + _admin("TLCORE_MAX_ZIP_FILE_BYTES"),
         )
     ratio = info.file_size / max(info.compress_size, 1)
     if info.file_size >= _RATIO_MIN_BYTES and ratio > limits.max_ratio:
@@ -188,7 +182,7 @@ def _check_sizes(zip_path: Path, info: zipfile.ZipInfo, limits: ZipLimits) -> No
             zip_path,
             f"looks like a zip bomb: {info.filename!r} expands {ratio:,.0f} times, more than the "
             f"compression ratio limit of {limits.max_ratio:,.0f}.",
-            "upload a zip of ordinary image files.",
+            "upload a zip of ordinary image files." + _admin("TLCORE_MAX_ZIP_RATIO"),
         )
 
 
@@ -219,19 +213,20 @@ def _write_entry(zip_path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, tar
                 raise _fail(
                     zip_path,
                     f"would unpack to more than the limit of {_size(limits.max_total_bytes)} in total.",
-                    "upload a smaller dataset.",
+                    "upload a smaller dataset." + _admin("TLCORE_MAX_ZIP_BYTES"),
                 )
             dst.write(chunk)
     return written
 
 
-def extract_zip(zip_path: str | Path, dest_dir: str | Path, limits: ZipLimits = ZipLimits()) -> ExtractResult:
+def extract_zip(zip_path: str | Path, dest_dir: str | Path, limits: ZipLimits | None = None) -> ExtractResult:
     """Safely extract a user's zip into ``dest_dir``.
 
     Args:
         zip_path: The zip file.
         dest_dir: An empty or missing folder to extract into.
-        limits: Zip-bomb limits.
+        limits: Zip-bomb limits; default: the ``TLCORE_MAX_ZIP_*`` settings (see
+            :mod:`tlcore.limits`).
 
     Returns:
         ExtractResult with the dataset root and the entries left out.
@@ -242,6 +237,7 @@ def extract_zip(zip_path: str | Path, dest_dir: str | Path, limits: ZipLimits = 
     """
     zip_path = Path(zip_path)
     dest = Path(dest_dir)
+    limits = limits if limits is not None else ZipLimits.from_env()
     if not zip_path.is_file():
         raise TLCoreError(f"The zip file {str(zip_path)!r} does not exist.", "check the path and upload it again.")
     if dest.exists() and any(dest.iterdir()):

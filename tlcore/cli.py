@@ -571,7 +571,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tlcore",
         description="Transfer Studio on the command line: check a labeled image dataset, train an image "
                     "classifier by transfer learning, evaluate, predict and export it.",
-        epilog="Run 'tlcore COMMAND --help' for the options of a command.",
+        epilog="Run 'tlcore COMMAND --help' for the options of a command. Zip and image limits are settings "
+               "(TLCORE_MAX_ZIP_FILES, TLCORE_MAX_ZIP_BYTES, TLCORE_MAX_ZIP_FILE_BYTES, TLCORE_MAX_ZIP_RATIO, "
+               "TLCORE_MAX_ZIP_DEPTH, TLCORE_MAX_IMAGE_PIXELS); see docs/SAFETY.md.",
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")

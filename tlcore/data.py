@@ -217,7 +217,7 @@ def load_dataset(
     seed: int = 42,
     workspace: Workspace | None = None,
     progress: Progress | None = None,
-    limits: ZipLimits = ZipLimits(),
+    limits: ZipLimits | None = None,
 ) -> Dataset:
     """Read, check and split a labelled image folder or zip.
 
@@ -228,7 +228,8 @@ def load_dataset(
         seed: Seed of the validation split.
         workspace: Where zips are extracted (default: :func:`default_workspace`).
         progress: Called as ``progress(done, total, message)`` while files are checked.
-        limits: Zip-bomb limits for zip sources.
+        limits: Zip-bomb limits for zip sources; default: the ``TLCORE_MAX_ZIP_*``
+            settings (see :mod:`tlcore.limits`).
 
     Returns:
         The :class:`Dataset`, whose ``report`` lists everything that was found.
@@ -291,7 +292,7 @@ def load_dataset(
     )
 
 
-def _extract_cached(zip_path: Path, workspace: Workspace, limits: ZipLimits) -> tuple[Path, list[SkippedFile]]:
+def _extract_cached(zip_path: Path, workspace: Workspace, limits: ZipLimits | None) -> tuple[Path, list[SkippedFile]]:
     """Extract a zip once into the workspace, keyed by its content; reuse it afterwards."""
     from .runfiles import write_json_atomic
 

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import TLCoreError
+from .limits import DEFAULT_MAX_IMAGE_PIXELS, max_image_pixels
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,24 @@ SUPPORTED = "JPEG, PNG, GIF, BMP, TIFF, WebP"
 # the multi-picture JPEGs ("MPO") that many phones and cameras write.
 SUPPORTED_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "DIB", "TIFF", "WEBP")
 Image.init()  # register every plugin: Image.open(formats=...) only knows the registered ones
+
+
+def _let_pillow_allow_the_setting() -> None:
+    """Raise Pillow's own decompression-bomb limit when TLCORE_MAX_IMAGE_PIXELS allows more.
+
+    Pillow refuses images above ``2 * Image.MAX_IMAGE_PIXELS`` pixels; a lower setting is
+    enforced by :func:`_check_pixels` on every image, a higher one needs Pillow's limit raised,
+    which is process-wide and so done once, when this module is imported.
+    """
+    try:
+        limit = max_image_pixels()
+    except TLCoreError:
+        return  # a bad setting is reported where images are opened
+    if limit > DEFAULT_MAX_IMAGE_PIXELS and Image.MAX_IMAGE_PIXELS is not None:
+        Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS, limit // 2 + 1)
+
+
+_let_pillow_allow_the_setting()
 
 # Brands in the ISO-BMFF "ftyp" box (bytes 4-12) of HEIC/HEIF/AVIF files, which phones
 # produce and which we want to name rather than call "not an image".
@@ -98,6 +117,11 @@ def _open_decoded(source: ImageSource, draft_size: int | None = None) -> Image.I
         log.debug("open failed for %s: %r", _display_name(source), err)
         raise ImageProblem(source, "truncated or corrupt image") from None
     try:
+        _check_pixels(source, img)
+    except BaseException:
+        img.close()
+        raise
+    try:
         if draft_size and img.format in ("JPEG", "MPO"):
             # Decode JPEGs at a reduced DCT scale (still >= draft_size): several times faster,
             # and libjpeg still reads the whole stream, so truncation is still detected.
@@ -111,6 +135,18 @@ def _open_decoded(source: ImageSource, draft_size: int | None = None) -> Image.I
         img.close()
         log.debug("decode failed for %s: %r", _display_name(source), err)
         raise ImageProblem(source, "truncated or corrupt image") from None
+
+
+def _check_pixels(source: ImageSource, img: Image.Image) -> None:
+    """Refuse an image larger than TLCORE_MAX_IMAGE_PIXELS before its pixels are decoded."""
+    limit = max_image_pixels()  # raises TLCoreError (naming the setting) when it is malformed
+    width, height = img.size
+    if width * height > limit:
+        raise ImageProblem(
+            source,
+            f"image too large ({width:,} x {height:,} = {width * height:,} pixels, more than the "
+            f"decompression bomb limit of {limit:,} pixels)",
+        )
 
 
 def _bomb_reason() -> str:

@@ -226,14 +226,20 @@ def _acquire(lock_path: Path, cancelled) -> int | None:
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     while True:
+        # Checked before every try, not only while waiting: a run cancelled before its process
+        # got here (or while the lock was free) must not start either.
+        if cancelled():
+            os.close(fd)  # closing the file also releases the lock if we held it
+            return None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fd
         except BlockingIOError:
-            if cancelled():
-                os.close(fd)
-                return None
             time.sleep(_POLL_S)
+            continue
+        if cancelled():
+            os.close(fd)
+            return None
+        return fd
 
 
 def run_job(run_dir: str | Path, workspace_root: str | Path, lock_path: str | Path) -> int:
@@ -253,8 +259,14 @@ def run_job(run_dir: str | Path, workspace_root: str | Path, lock_path: str | Pa
                                "message": "Cancelled before it started."})
             return 0
         try:
+            import keras  # noqa: F401  (seconds of TensorFlow start-up, while the run still shows "queued")
+
             from .train import train
 
+            if cancelled():  # the last moment a queued run can be cancelled without starting
+                log_event(events, {"t": time.time(), "type": "status", "status": "cancelled",
+                                   "message": "Cancelled before it started."})
+                return 0
             train(config, run_dir, should_stop=cancelled, workspace=Workspace(workspace_root))
         finally:
             os.close(fd)

@@ -74,6 +74,9 @@ class ClassifierParts:
     image_size: int
     feature_shape: tuple
     layer: str
+    resize: Any = None
+    prep: Any = None
+    inputs: Any = None
 
 
 def _pool_layer(pooling: str):
@@ -142,7 +145,8 @@ def build_classifier(config: TrainConfig, num_classes: int, base=None) -> Classi
     layer_name = base.layers[-1].name if base.layers else ""
     if config.layer:
         layer_name = config.layer
-    return ClassifierParts(model, train_model, base, head, pool, extractor, size, (dim,), layer_name)
+    return ClassifierParts(model, train_model, base, head, pool, extractor, size, (dim,), layer_name,
+                           resize, prep, inputs)
 
 
 def unfreeze_top(base, num_layers: int = 0, from_layer: str | None = None) -> int:
@@ -172,6 +176,53 @@ def unfreeze_top(base, num_layers: int = 0, from_layer: str | None = None) -> in
         layer.trainable = trainable
         count += bool(trainable and layer.weights)
     return count
+
+
+@dataclass
+class BaseSplit:
+    """The cut base split where fine-tuning begins: a frozen ``bottom`` and a trainable ``top``."""
+
+    boundary: str  # the layer whose output feeds the whole top
+    bottom: Any  # image (preprocessed) -> boundary activations
+    top: Any  # boundary activations -> bottleneck features (shares the base's layers)
+    shape: tuple
+
+
+def split_for_fine_tuning(base) -> BaseSplit | None:
+    """Split ``base`` at the last layer below its first trainable layer through which every
+    path passes (a block end), so the frozen bottom can be computed once and cached.
+
+    With BatchNormalization frozen and the bottom untouched by training, the bottom's output
+    for an image never changes while fine-tuning: caching it is exact, not an approximation.
+    Returns None when the base has no trainable layer or no such single boundary.
+    """
+    import keras
+
+    layers = base.layers
+    index = {id(layer): i for i, layer in enumerate(layers)}
+    trainable = [i for i, layer in enumerate(layers) if layer.trainable and layer.weights]
+    if not trainable:
+        return None
+    first = trainable[0]
+    earliest_parent = [len(layers)] * len(layers)  # smallest parent index of any layer after i
+    for i, layer in enumerate(layers):
+        for node in layer._inbound_nodes:
+            for tensor in node.input_tensors:
+                op = getattr(tensor, "_keras_history", None)
+                parent = index.get(id(op.operation)) if op else None
+                if parent is not None:
+                    earliest_parent[i] = min(earliest_parent[i], parent)
+    # suffix minimum: the earliest layer any layer after i still reads from
+    later_min = [len(layers)] * (len(layers) + 1)
+    for i in range(len(layers) - 1, -1, -1):
+        later_min[i] = min(later_min[i + 1], earliest_parent[i])
+    for b in range(first - 1, 0, -1):
+        if later_min[b + 1] >= b and len(layers[b].output.shape) == 4:
+            boundary = layers[b]
+            bottom = keras.Model(base.inputs, boundary.output, name="base_bottom")
+            top = keras.Model(boundary.output, base.output, name="base_top")
+            return BaseSplit(boundary.name, bottom, top, tuple(boundary.output.shape[1:]))
+    return None
 
 
 def count_params(model) -> tuple[int, int]:

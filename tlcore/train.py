@@ -99,6 +99,13 @@ class _Listeners:
             listener(event)
 
 
+_CACHE_RAM_BYTES = 2 * 1024**3  # above this, fine-tuning streams images instead of cached activations
+
+
+def _fits_in_memory(shape: tuple, count: int) -> bool:
+    return int(np.prod(shape)) * 4 * count <= _CACHE_RAM_BYTES
+
+
 def _memory_error(err: Exception, batch_size: int) -> TLCoreError | None:
     text = f"{type(err).__name__}: {err}"
     if isinstance(err, MemoryError) or "ResourceExhausted" in text or "OOM" in text or "out of memory" in text.lower():
@@ -170,7 +177,7 @@ def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, d
     from .device import choose_precision_policy
     from .evaluate import evaluate_predictions
     from .features import FeatureCache, cached_features, model_key
-    from .model import build_classifier, count_params, unfreeze_top
+    from .model import build_classifier, count_params, split_for_fine_tuning, unfreeze_top
     from .workspace import default_workspace
 
     started = time.perf_counter()
@@ -242,12 +249,13 @@ def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, d
             cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience))
         return cbs + extra_callbacks
 
-    hashes = {}
+    hashes: dict[str, list[str]] = {}
+    views = config.feature_views if (config.augment and config.augmentation.enabled) else 0
 
-    def features_for(split_name, samples, view=0):
-        key = split_name
-        if key not in hashes:
-            hashes[key] = [dataset.content_hash(s.path) for s in samples]
+    def cached(extractor, feature_cache, split_name, samples, view=0):
+        """Outputs of ``extractor`` for one split (view k>0: the k-th augmented copy), cached."""
+        if split_name not in hashes:
+            hashes[split_name] = [dataset.content_hash(s.path) for s in samples]
         label = "Computing features" + (f" (augmented view {view})" if view else "") + f" for {split_name}"
 
         def on_batch(done, total):
@@ -259,59 +267,78 @@ def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, d
             from .augment import augmentation_layers
 
             augmenter = augmentation_layers(config.augmentation, seed=config.seed + view)
-        return cached_features(parts.extractor, cache, samples, hashes[key], size, batch, view=view,
+        return cached_features(extractor, feature_cache, samples, hashes[split_name], size, batch, view=view,
                                augmenter=augmenter, seed=config.seed, on_batch=on_batch, should_stop=stop)
 
-    # ---- stage 1: the head on a frozen base
-    val_feats = None
+    def fit_on_cache(trainable, extractor, feature_cache, stage, epochs, learning_rate, target, checkpoint):
+        """Train ``trainable`` on cached extractor outputs (original + augmented views)."""
+        x_fit = np.concatenate([cached(extractor, feature_cache, "train", train_samples, v)
+                                for v in range(views + 1)], axis=0)
+        y_fit = np.tile(y_train, views + 1)
+        x_val = cached(extractor, feature_cache, "val", val_samples)
+        _compile(trainable, config, learning_rate)
+        steps = int(np.ceil(len(x_fit) / batch))
+        trainable.fit(
+            x_fit, _one_hot(y_fit, num_classes), batch_size=batch, epochs=epochs,
+            validation_data=(x_val, _one_hot(y_val, num_classes)), class_weight=weights_by_class,
+            shuffle=True, verbose=0,
+            callbacks=fit_callbacks(target, stage, epochs, steps, len(x_fit), checkpoint),
+        )
+        del x_fit
+        return lambda split_name, samples: trainable.predict(
+            cached(extractor, feature_cache, split_name, samples), batch_size=256, verbose=0)
+
+    def fit_on_images(stage, epochs, learning_rate):
+        train_batches = _batches(train_samples, size, batch, num_classes, shuffle=True, seed=config.seed)
+        val_batches = _batches(val_samples, size, batch, num_classes)
+        _compile(parts.train_model, config, learning_rate)
+        parts.train_model.fit(
+            train_batches, validation_data=val_batches, epochs=epochs, class_weight=weights_by_class, verbose=0,
+            callbacks=fit_callbacks(parts.model, stage, epochs, len(train_batches), len(train_samples),
+                                    run_dir / "checkpoint.weights.h5" if run_dir else None),
+        )
+        return lambda split_name, samples: parts.model.predict(
+            ImageBatches(samples, size, batch_size=batch), verbose=0)
+
+    predict_split = None  # how the final weights score a split, cheapest way available
+    caches = [cache]
     try:
+        # ---- stage 1: the head on a frozen base
         if use_cache:
             emit({"type": "stage", "stage": "features", "message": "Computing bottleneck features (cached for next time)"})
-            views = config.feature_views if (config.augment and config.augmentation.enabled) else 0
-            x_train = [features_for("train", train_samples, v) for v in range(views + 1)]
-            x_train = np.concatenate(x_train, axis=0)
-            y_fit = np.tile(y_train, views + 1)
-            val_feats = features_for("val", val_samples)
-            _compile(parts.head, config, config.learning_rate)
-            steps = int(np.ceil(len(x_train) / batch))
             emit({"type": "stage", "stage": "head", "message": "Training the classifier head"})
-            parts.head.fit(
-                x_train, _one_hot(y_fit, num_classes), batch_size=batch, epochs=config.epochs,
-                validation_data=(val_feats, _one_hot(y_val, num_classes)), class_weight=weights_by_class,
-                shuffle=True, verbose=0,
-                callbacks=fit_callbacks(parts.head, "head", config.epochs, steps, len(x_train),
-                                        run_dir / "checkpoint_head.weights.h5" if run_dir else None),
-            )
+            predict_split = fit_on_cache(parts.head, parts.extractor, cache, "head", config.epochs,
+                                         config.learning_rate, parts.head,
+                                         run_dir / "checkpoint_head.weights.h5" if run_dir else None)
         else:
-            train_batches = _batches(train_samples, size, batch, num_classes, shuffle=True, seed=config.seed)
-            val_batches = _batches(val_samples, size, batch, num_classes)
-            _compile(parts.train_model, config, config.learning_rate)
             emit({"type": "stage", "stage": "head", "message": "Training the classifier head on images"})
-            parts.train_model.fit(
-                train_batches, validation_data=val_batches, epochs=config.epochs, class_weight=weights_by_class,
-                verbose=0,
-                callbacks=fit_callbacks(parts.model, "head", config.epochs, len(train_batches), len(train_samples),
-                                        run_dir / "checkpoint.weights.h5" if run_dir else None),
-            )
+            predict_split = fit_on_images("head", config.epochs, config.learning_rate)
 
         # ---- stage 2: fine-tune the top of the base
         if config.mode == "fine-tune" and config.fine_tune_epochs > 0 and not stop():
             unfrozen = unfreeze_top(parts.base, config.fine_tune_layers, config.fine_tune_from)
-            # Changing `trainable` only takes effect after compiling again; the low learning
-            # rate keeps the pretrained features from being wrecked by large updates.
-            _compile(parts.train_model, config, config.fine_tune_learning_rate)
             trainable, frozen = count_params(parts.model)
             emit({"type": "stage", "stage": "fine-tune", "message": f"Fine-tuning the top {unfrozen} layers",
                   "trainable_params": trainable, "frozen_params": frozen})
-            train_batches = _batches(train_samples, size, batch, num_classes, shuffle=True, seed=config.seed)
-            val_batches = _batches(val_samples, size, batch, num_classes)
-            parts.train_model.fit(
-                train_batches, validation_data=val_batches, epochs=config.fine_tune_epochs,
-                class_weight=weights_by_class, verbose=0,
-                callbacks=fit_callbacks(parts.model, "fine-tune", config.fine_tune_epochs, len(train_batches),
-                                        len(train_samples), run_dir / "checkpoint.weights.h5" if run_dir else None),
-            )
-            val_feats = None  # the base changed: cached features no longer describe it
+            split = split_for_fine_tuning(parts.base) if use_cache else None
+            if split is not None and _fits_in_memory(split.shape, len(train_samples) * (views + 1)):
+                # The frozen bottom's output never changes: compute it once (cached like
+                # bottleneck features) and train only the top, the same weights as in the model.
+                # `trainable` changes take effect on compile (inside fit_on_cache); the low
+                # learning rate keeps the pretrained features from being wrecked.
+                bottom = keras.Model(parts.inputs, split.bottom(parts.prep(parts.resize(parts.inputs)),
+                                                                training=False))
+                boundary_input = keras.Input(split.shape)
+                top_model = keras.Model(boundary_input,
+                                        parts.head(parts.pool(split.top(boundary_input, training=False))))
+                boundary_cache = FeatureCache(workspace.cache_dir,
+                                              model_key(config, size, f"{parts.layer}@{split.boundary}"))
+                caches.append(boundary_cache)
+                predict_split = fit_on_cache(top_model, bottom, boundary_cache, "fine-tune", config.fine_tune_epochs,
+                                             config.fine_tune_learning_rate, parts.model,
+                                             run_dir / "checkpoint.weights.h5" if run_dir else None)
+            else:
+                predict_split = fit_on_images("fine-tune", config.fine_tune_epochs, config.fine_tune_learning_rate)
     except KeyboardInterrupt:
         stopper_state["cancelled"] = True  # cancelled while computing features
 
@@ -324,21 +351,17 @@ def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, d
             tmp.replace(run_dir / "model.keras")  # a reader never sees half a model
         finally:
             tmp.unlink(missing_ok=True)
-
-    def probabilities(split_name, samples, feats):
-        if feats is not None:
-            return parts.head.predict(feats, batch_size=256, verbose=0)
-        return parts.model.predict(ImageBatches(samples, size, batch_size=batch), verbose=0)
+    if predict_split is None:  # cancelled before any training: score the model as it is
+        predict_split = lambda split_name, samples: parts.model.predict(  # noqa: E731
+            ImageBatches(samples, size, batch_size=batch), verbose=0)
 
     # A cancelled run is evaluated too: it keeps its best weights and is still a usable model.
-    reuse = val_feats if (use_cache and config.mode == "feature-extraction") else None
-    evaluation = evaluate_predictions(y_val, probabilities("val", val_samples, reuse), classes,
+    evaluation = evaluate_predictions(y_val, predict_split("val", val_samples), classes,
                                       [s.path for s in val_samples])
     evaluation["split"] = "val"
     if test_samples:
-        test_feats = features_for("test", test_samples) if reuse is not None else None
         y_test = np.array([s.label for s in test_samples], dtype=int)
-        evaluation["test"] = evaluate_predictions(y_test, probabilities("test", test_samples, test_feats),
+        evaluation["test"] = evaluate_predictions(y_test, predict_split("test", test_samples),
                                                   classes, [s.path for s in test_samples])
         evaluation["test"]["split"] = "test"
     seconds = time.perf_counter() - started
@@ -349,4 +372,4 @@ def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, d
     emit({"type": "status", "status": status, "accuracy": evaluation.get("accuracy"),
           "test_accuracy": evaluation.get("test", {}).get("accuracy"), "seconds": seconds})
     return TrainResult(status, classes, evaluation, emit.history, seconds, run_dir, parts.model,
-                       cache.hits, cache.misses)
+                       sum(c.hits for c in caches), sum(c.misses for c in caches))
