@@ -20,7 +20,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+# CI machines reach the package registries through a proxy (http_proxy in the environment); the local server
+# must never be asked for through it, neither by urllib nor by Chromium.
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+CHROMIUM_ARGS = ["--no-proxy-server", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
@@ -85,7 +88,7 @@ def start_server(workspace: Path, *, env: dict[str, str] | None = None, port: in
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         try:
-            if urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2).read() == b"ok":
+            if _NO_PROXY.open(f"{server.url}/_stcore/health", timeout=2).read() == b"ok":
                 return server
         except OSError:
             time.sleep(0.5)

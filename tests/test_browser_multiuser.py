@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_helpers import browser, go_to, no_exception, start_server, wait_idle  # noqa: F401  (browser: a fixture)
+from browser_helpers import ROOT, browser, go_to, no_exception, start_server, wait_idle  # noqa: F401  (browser: a fixture)
 from tlcore.jobs import list_runs, read_events
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -34,6 +34,7 @@ USERS = {
     "garage_tools": ("hammer", "wrench"),
     "garden_birds": ("robin", "sparrow"),
 }
+ARTIFACTS = ROOT / "tests" / "artifacts" / "multiuser"
 MEMORY_LIMIT_BYTES = 6 * 1024**3
 PAGE_OPENS_WITHIN_S = 10.0
 ALL_RUNS_DONE_WITHIN_S = 360
@@ -108,13 +109,15 @@ def test_three_users_at_once_each_see_only_their_own_work(browser, tmp_path_fact
         if rss > peak["rss"]:
             peak.update(rss=rss, processes=count)
 
+    pages = {}
     try:
-        pages = {}
         for name in USERS:
             context = browser.new_context(viewport={"width": 1300, "height": 1000})
             page = context.new_page()
             page.set_default_timeout(120_000)
-            page.goto(server.url + "/data")
+            # "/" and not "/data": the Data page is the default page, whose only address is "/"
+            # (a typed /data shows Streamlit's "Page not found" once the server has run st.navigation).
+            page.goto(server.url + "/")
             page.get_by_text("Choose your images").first.wait_for()
             wait_idle(page)
             pages[name] = page
@@ -173,10 +176,13 @@ def test_three_users_at_once_each_see_only_their_own_work(browser, tmp_path_fact
                 visitor = next(name for name in pages if name not in running and name not in {v for v, _, _ in page_times})
                 state = "queued" if waiting else "done"
                 started = time.time()
-                go_to(pages[visitor], "Data")
-                pages[visitor].get_by_text(f"What we found in “{visitor}”").first.wait_for(timeout=60_000)
+                page = pages[visitor]
+                page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Data", exact=True).click()
+                page.get_by_text(f"What we found in “{visitor}”").first.wait_for(timeout=60_000)
+                page.locator('[data-testid="stMetric"]').filter(has_text="Classes").first.wait_for(timeout=60_000)
                 page_times.append((visitor, f"while {running[0]} trains (own run {state})", time.time() - started))
-                no_exception(pages[visitor])
+                wait_idle(page)
+                no_exception(page)
             if all(st and not set(st) & {"queued", "running"} for st in statuses.values()):
                 break
             assert time.time() < deadline, f"runs did not finish in time: {statuses}"
@@ -231,6 +237,16 @@ def test_three_users_at_once_each_see_only_their_own_work(browser, tmp_path_fact
             assert not leaked, f"{name}'s pages show another user's {leaked}"
         for page in pages.values():
             page.context.close()
+    except BaseException:
+        # what each user saw when it went wrong (CI artifacts)
+        for name, page in pages.items():
+            try:
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+            except Exception:
+                pass
+        print(server.log_tail())
+        raise
     finally:
         sample_memory()
         server.stop()

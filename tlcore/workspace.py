@@ -104,7 +104,10 @@ def resolve_in_roots(user_path: str, roots: list[str | Path]) -> Path:
     for cand in candidates:
         if any(is_within(cand, r) for r in resolved_roots) and cand.exists():
             return cand
-    if any(any(is_within(c, r) for r in resolved_roots) for c in candidates):
+    # A folder that exists but resolves outside (``..``, an absolute path, a symlink pointing out)
+    # is named as outside, even when the same name is merely missing under another root.
+    escapes = any(c.exists() for c in candidates)
+    if not escapes and any(any(is_within(c, r) for r in resolved_roots) for c in candidates):
         raise TLCoreError(f"The folder {text!r} does not exist.", "check the spelling or pick one from the list.")
     raise TLCoreError(
         f"The folder {text!r} is outside the allowed data folders.",

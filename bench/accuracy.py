@@ -1,0 +1,85 @@
+"""Transfer that works: the product's defaults against published accuracies (issue 6).
+
+Runs the table below through ``tlcore train`` defaults (MobileNetV2 1.0 at 224 px, ImageNet
+weights through the normal Keras cache pointed at a copy of ../shared/keras_home), each
+beside the same run with ``--weights none`` so the gain from transfer is visible:
+
+| data | feature extraction | fine-tuning | published |
+|---|---|---|---|
+| hymenoptera, val | >= 94 % | >= 95 % | fine-tuned ResNet18 ~94-95 % (PyTorch tutorial) |
+| chest_xray, test | >= 90 % | >= 92.8 % | InceptionV3 92.8 % (Kermany et al. 2018) |
+
+Usage::
+
+    python bench/accuracy.py                  # the whole table (about an hour on 2 CPU cores)
+    python bench/accuracy.py --only hymenoptera --skip-none
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import SHARED, report, require, setup_keras_home, temp_dir  # noqa: E402
+
+TARGETS = {
+    ("hymenoptera", "feature-extraction"): 0.94,
+    ("hymenoptera", "fine-tune"): 0.95,
+    ("chest_xray", "feature-extraction"): 0.90,
+    ("chest_xray", "fine-tune"): 0.928,
+}
+
+
+def run(data: Path, mode: str, weights: str, out: Path) -> tuple[dict, float]:
+    """One `tlcore train` with defaults but for mode/weights; returns (evaluation, seconds)."""
+    cmd = [sys.executable, "-m", "tlcore", "train", str(data), "--mode", mode, "--weights", weights,
+           "--out", str(out), "--workspace", str(out.parent / "ws")]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(cmd)} failed:\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}")
+    run_dir = sorted(p for p in out.iterdir() if p.is_dir())[-1]
+    return json.loads((run_dir / "evaluation.json").read_text()), seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["hymenoptera", "chest_xray"], help="one dataset only")
+    parser.add_argument("--modes", nargs="+", default=["feature-extraction", "fine-tune"])
+    parser.add_argument("--skip-none", action="store_true", help="skip the --weights none comparison runs")
+    args = parser.parse_args()
+    setup_keras_home()
+    work = temp_dir("bench-accuracy-")
+    for name in ("hymenoptera", "chest_xray"):
+        if args.only and name != args.only:
+            continue
+        data = require(SHARED / "datasets" / name, f"the {name} dataset")
+        split = "val" if name == "hymenoptera" else "test"
+        for mode in args.modes:
+            target = TARGETS[(name, mode)]
+            results = {}
+            for weights in ("imagenet",) + (() if args.skip_none else ("none",)):
+                out = work / f"{name}-{mode}-{weights}" / "runs"
+                out.mkdir(parents=True)
+                evaluation, seconds = run(data, mode, weights, out)
+                scored = evaluation if split == "val" else evaluation["test"]
+                results[weights] = (scored, seconds)
+            scored, seconds = results["imagenet"]
+            extra = ""
+            if "sensitivity" in scored and name == "chest_xray":
+                extra = f", sensitivity {scored['sensitivity']:.1%}, specificity {scored['specificity']:.1%}"
+            if "none" in results:
+                extra += f"; --weights none: {results['none'][0]['accuracy']:.1%}"
+            report(f"accuracy {name} {split} {mode}", f"{scored['accuracy']:.1%} in {seconds:.0f} s{extra}",
+                   f">= {target:.1%}", scored["accuracy"] >= target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
