@@ -16,7 +16,8 @@ ui.page_header(
     "Start several runs and they wait in a queue, one after another.",
 )
 
-start_run, cancel_run, list_runs, read_events = ui.tl("jobs", "start_run", "cancel_run", "list_runs", "read_events")
+start_run, cancel_run, list_runs, read_events, ensure_standby = ui.tl(
+    "jobs", "start_run", "cancel_run", "list_runs", "read_events", "ensure_standby")
 ws = ui.workspace()
 config = ui.current_config()
 dataset = ui.current_dataset(quiet=True)
@@ -43,6 +44,9 @@ else:
     )
     st.markdown(plan)
     st.caption("Change any of this on the **Model** page.")
+    # A training process warms up (imports TensorFlow) while the user reads this, so that
+    # "Start training" shows progress at once. Cheap when one is already waiting.
+    ui.call(ensure_standby, what="preparing a training process")
     col_name, col_button = st.columns([3, 1], vertical_alignment="bottom")
     with col_name:
         run_name = st.text_input("Name this run (optional)", key="train_run_name", max_chars=40,
@@ -51,7 +55,7 @@ else:
         start = st.button("Start training", type="primary", icon=":material/play_arrow:", width="stretch", key="train_start")
     if start:
         run_dir = ui.call(start_run, config, ws.runs_dir, workspace=ws, name=run_name.strip() or None,
-                          what="starting the run")
+                          warm=True, what="starting the run")
         if run_dir is not None:
             run_id = Path(run_dir).name
             ui.save_state(last_run=run_id)

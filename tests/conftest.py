@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,10 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Each page test has its own workspace (so its own standby fingerprint): with warm mode on, every
+# one would leave a warm TensorFlow process of ~500 MB behind. Tests of warm mode turn it on.
+os.environ.setdefault("TLCORE_WARM_WORKER", "0")
 
 TINY_CLASSES = ("red_stripes", "green_columns", "blue_checks")
 

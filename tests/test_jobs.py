@@ -1,11 +1,16 @@
+import fcntl
 import os
 import signal
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 from tlcore.config import TrainConfig
-from tlcore.jobs import cancel_run, list_runs, mark_interrupted, read_events, run_status, start_run
+from tlcore.errors import TLCoreError
+from tlcore.jobs import (_pid_alive, cancel_run, ensure_standby, list_runs, mark_interrupted, read_events,
+                         ready_standby, run_status, start_run, stop_standbys, warm_worker_enabled)
 from tlcore.workspace import Workspace
 
 FAST = dict(weights="none", image_size=48, batch_size=8)
@@ -74,3 +79,146 @@ def test_a_failing_job_is_marked_failed_with_the_message(ws, tmp_path):
     st = _wait(run, lambda s: s.status == "failed")
     assert "missing-folder" in st.message
     assert "Traceback" not in st.message
+
+
+# ---------------------------------------------------------------- the warm standby
+@pytest.fixture(scope="module")
+def warm_lock(tmp_path_factory):
+    """Warm mode on, and a lock folder shared by the warm tests: the standby one warm start
+    leaves behind serves the next test, so the module pays for few TensorFlow start-ups."""
+    lock = tmp_path_factory.mktemp("warm") / "train.lock"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TLCORE_WARM_WORKER", "1")
+        yield lock
+        _stop_standbys(lock)
+
+
+def _standby(lock, *, spawn=True, other_than=None, timeout=180):
+    """The pid of a ready standby for ``lock`` (spawned first, as the Train page does, if ``spawn``)."""
+    if spawn:
+        ensure_standby(lock)
+    deadline = time.time() + timeout
+    while (pid := ready_standby(lock)) is None or pid == other_than:
+        if time.time() > deadline:
+            log = lock.parent / "standby" / "standby.log"
+            raise AssertionError(f"no standby became ready; {log.read_text()[-2000:] if log.exists() else 'no log'}")
+        time.sleep(0.1)
+    return pid
+
+
+def _gone(pid, timeout=30):
+    deadline = time.time() + timeout
+    while _pid_alive(pid):
+        assert time.time() < deadline, f"process {pid} still running"
+        time.sleep(0.1)
+
+
+def _stop_standbys(lock):
+    for pid in stop_standbys(lock):
+        _gone(pid)
+
+
+def _files_of(lock, pid):
+    folder = Path(lock).parent / "standby"
+    return sorted(p.name for p in folder.glob(f"{pid}-*")) if folder.is_dir() else []
+
+
+def test_a_warm_start_runs_in_the_ready_standby_and_leaves_a_new_one(tiny_dataset, ws, warm_lock):
+    pid = _standby(warm_lock)
+    run = start_run(TrainConfig(data=str(tiny_dataset), epochs=1, **FAST), ws.runs_dir, workspace=ws,
+                    lock_path=warm_lock, warm=True)
+    assert run_status(run).pid == pid
+    st = _wait(run, lambda s: s.status == "finished")
+    assert st.accuracy is not None and (run / "model.keras").is_file()
+    _gone(pid)  # one run per standby, then it exits
+    assert _files_of(warm_lock, pid) == []
+    _standby(warm_lock, spawn=False, other_than=pid)  # spawned by start_run for the next click
+
+
+def test_a_standby_with_another_environment_is_not_used(tiny_dataset, ws, tmp_path, monkeypatch):
+    monkeypatch.setenv("TLCORE_WARM_WORKER", "1")
+    lock = tmp_path / "lock"
+    try:
+        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+        other = _standby(lock)
+        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+        assert ready_standby(lock) is None  # not offered to a caller whose jobs would differ
+        run = start_run(TrainConfig(data=str(tiny_dataset), epochs=1, **FAST), ws.runs_dir, workspace=ws,
+                        lock_path=lock, warm=True)
+        pid = run_status(run).pid
+        assert pid != other
+        assert str(run).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()  # a cold job process
+        _wait(run, lambda s: s.status == "finished")
+        monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+        assert ready_standby(lock) == other  # still waiting for a matching caller
+    finally:
+        _stop_standbys(lock)
+
+
+def test_a_warm_started_queued_run_can_be_cancelled(tiny_dataset, ws, warm_lock):
+    pid = _standby(warm_lock)
+    busy = os.open(warm_lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(busy, fcntl.LOCK_EX)  # another run is training
+    try:
+        run = start_run(TrainConfig(data=str(tiny_dataset), epochs=1, **FAST), ws.runs_dir, workspace=ws,
+                        lock_path=warm_lock, warm=True)
+        assert run_status(run).pid == pid
+        deadline = time.time() + 10
+        while _files_of(warm_lock, pid):  # until the standby has taken the run and waits for the lock
+            assert time.time() < deadline, _files_of(warm_lock, pid)
+            time.sleep(0.05)
+        assert run_status(run).status == "queued"
+        cancel_run(run)
+        st = _wait(run, lambda s: s.status == "cancelled", timeout=30)
+        assert ready_standby(warm_lock) is None  # the next standby warms up only once no run trains
+    finally:
+        os.close(busy)
+    assert "before it started" in st.message
+    assert not any(e.get("status") == "running" for e in read_events(run))
+    _gone(pid)
+
+
+def test_a_killed_warm_job_is_marked_interrupted(tiny_dataset, ws, warm_lock):
+    pid = _standby(warm_lock)
+    slow = TrainConfig(data=str(tiny_dataset), epochs=200, feature_cache=False, early_stopping=False, **FAST)
+    run = start_run(slow, ws.runs_dir, workspace=ws, lock_path=warm_lock, warm=True)
+    st = _wait(run, lambda s: s.last_epoch is not None)
+    assert st.pid == pid
+    os.kill(pid, signal.SIGKILL)
+    _wait(run, lambda s: s.status == "interrupted", timeout=20)
+    assert mark_interrupted(ws.runs_dir) == [run.name]
+    assert read_events(run)[-1]["status"] == "interrupted"
+
+
+def test_an_idle_standby_exits_after_its_idle_timeout(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLCORE_WARM_WORKER", "1")
+    monkeypatch.setenv("TLCORE_STANDBY_IDLE_S", "2")
+    lock = tmp_path / "lock"
+    try:
+        spawned = ensure_standby(lock)
+        assert ensure_standby(lock) == spawned  # one per lock folder and environment, even while starting
+        pid = _standby(lock, spawn=False)
+        assert pid == spawned
+        ready_at = time.time()
+        _gone(pid)
+        assert time.time() - ready_at > 1.5
+        assert _files_of(lock, pid) == []
+        assert ready_standby(lock) is None
+    finally:
+        _stop_standbys(lock)
+
+
+def test_stale_standby_files_are_removed_and_warm_mode_can_be_switched_off(tmp_path, monkeypatch):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    folder = tmp_path / "standby"
+    folder.mkdir()
+    (folder / f"{dead.pid}-0123456789abcdef.ready").write_text("{}")
+    monkeypatch.setenv("TLCORE_WARM_WORKER", "1")
+    assert ready_standby(tmp_path / "lock") is None
+    assert list(folder.iterdir()) == []
+    monkeypatch.setenv("TLCORE_WARM_WORKER", "0")
+    assert ensure_standby(tmp_path / "lock") is None and list(folder.iterdir()) == []
+    monkeypatch.setenv("TLCORE_WARM_WORKER", "yes")
+    with pytest.raises(TLCoreError, match="TLCORE_WARM_WORKER"):
+        warm_worker_enabled()

@@ -328,6 +328,23 @@ def test_train_page_shows_a_running_run_with_progress_and_cancel(env):
     assert (run / "CANCEL").exists()
 
 
+def test_train_page_gets_one_training_process_ready_before_the_click(env, monkeypatch):
+    from tlcore.jobs import _pid_alive, stop_standbys
+
+    monkeypatch.setenv("TLCORE_WARM_WORKER", "1")
+    select_dataset(env)
+    lock = env["ws_root"] / "train.lock"  # the app's default lock: <TLCORE_WORKSPACE>/train.lock
+    try:
+        at = open_page(PAGES[2])
+        at.run()  # a second render finds the first one's standby
+        assert_clean(at)
+        waiting = [p for p in (env["ws_root"] / "standby").iterdir() if p.suffix in (".starting", ".ready")]
+        assert len(waiting) == 1, waiting
+        assert _pid_alive(int(waiting[0].name.split("-")[0]))
+    finally:
+        stop_standbys(lock)
+
+
 # --------------------------------------------------------------------------- Evaluate
 def test_evaluate_page_shows_accuracy_matrix_and_mistakes(env):
     write_run(env, "20250101-120000-mobilenetv2-fe")

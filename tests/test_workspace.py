@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +31,20 @@ def test_paths_typed_into_a_page_stay_inside_the_data_roots(tmp_path):
         resolve_in_roots("nope", [root])
     with pytest.raises(TLCoreError):
         safe_join(root, "..", "secret")
+
+
+def test_by_default_a_page_may_open_only_sample_data_and_its_own_workspace(tmp_path, monkeypatch):
+    from tlcore.workspace import data_roots
+
+    monkeypatch.delenv("TLCORE_DATA_ROOTS", raising=False)
+    mine = Workspace.for_session("alice1", root=tmp_path)
+    theirs = Workspace.for_session("bob2", root=tmp_path)
+    roots = data_roots(mine)
+    sample = (Path(__file__).resolve().parent.parent / "sample_data").resolve()
+    assert [r.resolve() for r in roots] == [sample, mine.root.resolve()]
+    with pytest.raises(TLCoreError, match="outside the allowed"):
+        resolve_in_roots(str(theirs.root), roots)
+    with pytest.raises(TLCoreError, match="outside the allowed"):
+        resolve_in_roots(str(tmp_path), roots)
+    monkeypatch.setenv("TLCORE_DATA_ROOTS", os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]))
+    assert [r.name for r in data_roots()] == ["a", "b"]

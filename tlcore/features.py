@@ -96,7 +96,8 @@ def extract(extractor, samples, image_size: int, batch_size: int, *, augmenter=N
             raise KeyboardInterrupt
         if augmenter is not None:
             x = augmenter(x.astype("float32"), training=True)
-        out.append(np.asarray(extractor(x, training=False), dtype="float32"))
+        # predict_on_batch runs a compiled function; eager calls made TF's CPU memory grow per batch
+        out.append(np.asarray(extractor.predict_on_batch(x), dtype="float32"))
         if on_batch is not None:
             on_batch(i + 1, n)
     return np.concatenate(out, axis=0) if out else np.zeros((0,), "float32")

@@ -6,12 +6,20 @@ the browser tab or reloading the page does not stop it. The job waits for the ma
 training lock (one run at a time uses the CPU/GPU; the others queue), then trains. Its
 status is read back from the append-only ``events.jsonl``; a process that vanished without
 a final status (killed, server restart) is reported as "interrupted".
+
+Importing TensorFlow/Keras takes seconds, so the app keeps one *standby* job process warm
+(:func:`ensure_standby`): it imports Keras and the training code up front, then waits in
+``<lock folder>/standby/`` for a run. ``start_run(..., warm=True)`` hands the run to it
+instead of starting a cold process; the standby then runs exactly what a cold job runs
+(:func:`run_job`). A standby is used only by callers whose interpreter, folder and
+environment match its own (see :func:`_fingerprint`), and exits by itself when idle.
 """
 
 from __future__ import annotations
 
 import argparse
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -20,6 +28,7 @@ import subprocess
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,8 +70,19 @@ def default_lock_path() -> Path:
 
 
 def start_run(config: TrainConfig, runs_dir: str | Path, *, workspace: Workspace | None = None,
-              name: str | None = None, lock_path: str | Path | None = None) -> Path:
-    """Start training ``config`` in a background process; returns the run folder at once."""
+              name: str | None = None, lock_path: str | Path | None = None, warm: bool = False) -> Path:
+    """Start training ``config`` in a background process; returns the run folder at once.
+
+    Args:
+        config: The run's settings; validated here.
+        runs_dir: Folder that receives the new run folder.
+        workspace: Workspace whose cache the run uses (default: ``TLCORE_WORKSPACE``).
+        name: Optional name appended to the run folder's name.
+        lock_path: The training lock the run queues on (default: ``<workspace root>/train.lock``).
+        warm: Hand the run to a ready standby process (no TensorFlow start-up) when warm mode
+            is on (``TLCORE_WARM_WORKER``), and keep a new standby ready for the next run.
+            Without a usable standby the run starts in a fresh process, as with ``warm=False``.
+    """
     config.validate()
     workspace = workspace or Workspace(default_workspace_root())
     run_dir = new_run_dir(runs_dir, config, name)
@@ -70,16 +90,23 @@ def start_run(config: TrainConfig, runs_dir: str | Path, *, workspace: Workspace
     append_jsonl(run_dir / "events.jsonl", {"t": time.time(), "type": "status", "status": "queued",
                                             "message": "Waiting to start"})
     lock = Path(lock_path) if lock_path else default_lock_path()
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
-    with open(run_dir / "log.txt", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tlcore.jobs", str(run_dir), "--workspace", str(workspace.root),
-             "--lock", str(lock)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,  # survives the page, the tab and the server's Ctrl-C
-            env=env,
-        )
-    write_json_atomic(run_dir / "job.json", {"pid": proc.pid, "started": time.time()})
+    warm = warm and warm_worker_enabled()
+    pid = _hand_to_standby(lock, run_dir, workspace.root) if warm else None
+    if pid is None:
+        with open(run_dir / "log.txt", "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tlcore.jobs", str(run_dir), "--workspace", str(workspace.root),
+                 "--lock", str(lock)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,  # survives the page, the tab and the server's Ctrl-C
+                env=_job_env(),
+            )
+        write_json_atomic(run_dir / "job.json", {"pid": proc.pid, "started": time.time()})
+    if warm:
+        try:
+            ensure_standby(lock)  # the next run starts warm too
+        except OSError as err:  # the run itself has started; only the next one would be slower
+            print(f"tlcore.jobs: could not start a standby job process: {err}", file=sys.stderr)
     return run_dir
 
 
@@ -281,12 +308,308 @@ def run_job(run_dir: str | Path, workspace_root: str | Path, lock_path: str | Pa
         return 1
 
 
+# ---------------------------------------------------------------- the warm standby
+
+WARM_WORKER_ENV = "TLCORE_WARM_WORKER"
+STANDBY_IDLE_ENV = "TLCORE_STANDBY_IDLE_S"
+DEFAULT_STANDBY_IDLE_S = 600.0
+_STANDBY_POLL_S = 0.02
+_CLAIM_GRACE_S = 5.0  # how long a claimed standby waits for its job file before giving up
+_FINGERPRINT_PREFIXES = ("TLCORE_", "KERAS", "TF_", "CUDA", "XLA", "JAX")
+_STANDBY_STATES = (".starting", ".ready", ".claimed", ".job")
+_STANDBY_LOG_MAX_BYTES = 1 << 20
+
+
+def warm_worker_enabled(environ: dict | None = None) -> bool:
+    """Whether runs may start in a warm standby process (``TLCORE_WARM_WORKER``, default "1")."""
+    raw = (os.environ if environ is None else environ).get(WARM_WORKER_ENV, "").strip()
+    if raw in ("", "1"):
+        return True
+    if raw == "0":
+        return False
+    raise TLCoreError(f"The setting {WARM_WORKER_ENV} is {raw!r}, which is not allowed.",
+                      "set it to 1 (keep a warm training process ready) or 0 (start each run cold), "
+                      "or unset it to use the default (1).")
+
+
+def standby_idle_seconds(environ: dict | None = None) -> float:
+    """How long an unused standby waits before it exits (``TLCORE_STANDBY_IDLE_S``, default 600)."""
+    raw = (os.environ if environ is None else environ).get(STANDBY_IDLE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_STANDBY_IDLE_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise TLCoreError(f"The setting {STANDBY_IDLE_ENV} is {raw!r}, which is not allowed.",
+                          f"set it to a number of seconds above 0, or unset it to use the default "
+                          f"({DEFAULT_STANDBY_IDLE_S:.0f}).")
+    return value
+
+
+def _job_env() -> dict[str, str]:
+    """The environment of every job process, cold or standby."""
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+
+
+def _code_stamp() -> str:
+    """Where tlcore lives and when its code last changed: a standby must not run stale code."""
+    package = Path(__file__).resolve().parent
+    newest = 0
+    for entry in os.scandir(package):
+        if entry.name.endswith(".py"):
+            try:
+                newest = max(newest, entry.stat().st_mtime_ns)
+            except FileNotFoundError:  # removed while we looked
+                continue
+    return f"{package}:{newest}"
+
+
+def _fingerprint(environ: dict[str, str]) -> str:
+    """A short hash of everything a job process inherits that changes what it does.
+
+    A standby computes it from its own environment at start-up; a caller from the environment
+    it would give a cold job (:func:`_job_env`). Only equal fingerprints may be paired.
+    """
+    settings = sorted((k, v) for k, v in environ.items()
+                      if k == "PYTHONPATH" or k.startswith(_FINGERPRINT_PREFIXES))
+    payload = json.dumps([sys.executable, os.getcwd(), _code_stamp(), settings])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def _standby_dir(lock: Path) -> Path:
+    return lock.parent / "standby"
+
+
+def _standby_entries(folder: Path):
+    """``(pid, fingerprint, state, path)`` for each standby file in ``folder``."""
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        stem, dot, state = entry.name.rpartition(".")
+        pid, dash, fingerprint = stem.partition("-")
+        if dot and dash and pid.isdigit() and "." + state in _STANDBY_STATES:
+            yield int(pid), fingerprint, "." + state, Path(entry.path)
+
+
+def _find_standby(folder: Path, fingerprint: str, states: tuple[str, ...]) -> int | None:
+    """A live standby of ``fingerprint`` in one of ``states``; removes files of dead standbys."""
+    found = None
+    for pid, fp, state, path in _standby_entries(folder):
+        if not _pid_alive(pid):
+            path.unlink(missing_ok=True)
+        elif found is None and fp == fingerprint and state in states:
+            found = pid
+    return found
+
+
+def ready_standby(lock_path: str | Path | None = None) -> int | None:
+    """The pid of a standby that a warm :func:`start_run` would use now, or None."""
+    lock = Path(lock_path) if lock_path else default_lock_path()
+    return _find_standby(_standby_dir(lock), _fingerprint(_job_env()), (".ready",))
+
+
+@contextmanager
+def _spawn_guard(folder: Path):
+    """One spawner at a time per standby folder (two sessions rendering the page at once)."""
+    fd = os.open(folder / "spawn.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def ensure_standby(lock_path: str | Path | None = None) -> int | None:
+    """Make sure a warm standby job process exists for the next run; cheap when one does.
+
+    Spawns ``python -m tlcore.jobs --standby`` unless a live standby for this caller's
+    fingerprint is already starting or ready in ``<lock folder>/standby/``.
+
+    Args:
+        lock_path: The training lock runs queue on (default: ``<workspace root>/train.lock``).
+
+    Returns:
+        The standby's pid, or None when warm mode is off (``TLCORE_WARM_WORKER=0``).
+    """
+    if not warm_worker_enabled():
+        return None
+    standby_idle_seconds()  # a bad setting is reported here, not by each standby that would die of it
+    lock = Path(lock_path) if lock_path else default_lock_path()
+    folder = _standby_dir(lock)
+    env = _job_env()
+    fingerprint = _fingerprint(env)
+    waiting = (".starting", ".ready")
+    pid = _find_standby(folder, fingerprint, waiting)  # the common case: a directory listing
+    if pid is not None:
+        return pid
+    folder.mkdir(parents=True, exist_ok=True)
+    with _spawn_guard(folder):
+        pid = _find_standby(folder, fingerprint, waiting)
+        if pid is not None:
+            return pid
+        log_path = folder / "standby.log"
+        mode = "wb" if log_path.is_file() and log_path.stat().st_size > _STANDBY_LOG_MAX_BYTES else "ab"
+        with open(log_path, mode) as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tlcore.jobs", "--standby", "--lock", str(lock)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, env=env,
+            )
+        # Marks it as on its way (importing takes seconds) so that nobody spawns a second one.
+        write_json_atomic(folder / f"{proc.pid}-{fingerprint}.starting", {"pid": proc.pid, "started": time.time()})
+        return proc.pid
+
+
+def stop_standbys(lock_path: str | Path | None = None) -> list[int]:
+    """Stop the idle standbys of a lock folder (any fingerprint); returns their pids."""
+    lock = Path(lock_path) if lock_path else default_lock_path()
+    stopped = []
+    for pid, _, state, path in _standby_entries(_standby_dir(lock)):
+        if state not in (".starting", ".ready"):
+            continue  # claimed: it is about to run a job
+        try:
+            path.unlink()  # a ready file removed first can no longer be claimed
+        except FileNotFoundError:
+            continue
+        if _pid_alive(pid):
+            try:
+                os.kill(pid, signal.SIGTERM)
+                stopped.append(pid)
+            except ProcessLookupError:
+                pass
+    return stopped
+
+
+def _hand_to_standby(lock: Path, run_dir: Path, workspace_root: Path) -> int | None:
+    """Give the run to a ready standby of this caller's fingerprint; its pid, or None if there is none."""
+    folder = _standby_dir(lock)
+    fingerprint = _fingerprint(_job_env())
+    for pid, fp, state, path in sorted(_standby_entries(folder)):
+        if fp != fingerprint or state != ".ready":
+            continue
+        if not _pid_alive(pid):
+            path.unlink(missing_ok=True)
+            continue
+        claimed = folder / f"{pid}-{fingerprint}.claimed"
+        try:
+            os.rename(path, claimed)  # atomic: of two callers (or a caller and the idle timeout) one wins
+        except FileNotFoundError:
+            continue
+        write_json_atomic(run_dir / "job.json", {"pid": pid, "started": time.time(), "warm": True})
+        job = folder / f"{pid}-{fingerprint}.job"
+        write_json_atomic(job, {"run_dir": str(run_dir), "workspace": str(workspace_root), "lock": str(lock)})
+        if _pid_alive(pid):
+            return pid
+        claimed.unlink(missing_ok=True)  # it died in between: try the next one, or start cold
+        job.unlink(missing_ok=True)
+    return None
+
+
+def _lock_is_free(lock: Path) -> bool:
+    """Whether no job holds the training lock right now (a probe that holds nothing)."""
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except FileNotFoundError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return True  # closing the file releases it at once
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _wait_while_training(lock: Path) -> bool:
+    """Wait until no run holds the training lock; False if the lock folder is deleted meanwhile.
+
+    Seconds of TensorFlow start-up next to a run would slow that run down (measured: the first
+    progress point came 4-6 s later), and a lower CPU priority does not help: each job process
+    has a session of its own, and Linux's autogroup scheduling shares the CPU fairly between
+    sessions whatever their nice values. The lock must look free twice in a row, because a run
+    handed over a moment ago may not have taken it yet.
+    """
+    free_in_a_row = 0
+    while True:
+        if not lock.parent.is_dir():
+            return False
+        free_in_a_row = free_in_a_row + 1 if _lock_is_free(lock) else 0
+        if free_in_a_row >= 2:
+            return True
+        time.sleep(_POLL_S)
+
+
+def _warm_up() -> None:
+    """What every run does first, done before any run arrives."""
+    import keras  # noqa: F401  (seconds of TensorFlow start-up)
+
+    from . import callbacks, data, device, features, model, train  # noqa: F401
+
+    device.device_info()  # finds the devices once per process
+
+
+def run_standby(lock_path: str | Path) -> int:
+    """Body of a standby process: wait until no run trains, warm up, announce itself ready, wait
+    for a job file, then run that job exactly as :func:`run_job`."""
+    fingerprint = _fingerprint(dict(os.environ))  # before anything can change the environment
+    lock = Path(lock_path)
+    folder = _standby_dir(lock)
+    base = folder / f"{os.getpid()}-{fingerprint}"
+    ready, claimed, job_file, starting = (base.with_suffix(s) for s in (".ready", ".claimed", ".job", ".starting"))
+    try:
+        idle_s = standby_idle_seconds()
+        if not _wait_while_training(lock):
+            return 0
+        _warm_up()
+        write_json_atomic(ready, {"pid": os.getpid(), "ready": time.time()})
+        starting.unlink(missing_ok=True)
+        idle_until = time.monotonic() + idle_s
+        ready_gone = None
+        while not job_file.exists():
+            now = time.monotonic()
+            if not lock.parent.is_dir():
+                return 0  # the workspace was deleted
+            if not ready.exists():  # claimed (its job file follows at once), or removed
+                ready_gone = ready_gone or now
+                if now - ready_gone > _CLAIM_GRACE_S:
+                    return 0
+            elif now > idle_until:
+                try:
+                    ready.unlink()  # retired: from now on nobody can claim this process
+                    return 0
+                except FileNotFoundError:
+                    pass  # claimed at this very moment: the job is on its way
+            time.sleep(_STANDBY_POLL_S)
+        job = json.loads(job_file.read_text(encoding="utf-8"))
+    finally:
+        for path in (ready, claimed, job_file, starting):
+            path.unlink(missing_ok=True)
+    run_dir = Path(job["run_dir"])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    log = os.open(run_dir / "log.txt", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    return run_job(run_dir, job["workspace"], job.get("lock") or lock)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tlcore.jobs", description="Run one training job folder.")
-    parser.add_argument("run_dir")
+    parser.add_argument("run_dir", nargs="?")
     parser.add_argument("--workspace", default=str(default_workspace_root()))
     parser.add_argument("--lock", default=str(default_lock_path()))
+    parser.add_argument("--standby", action="store_true",
+                        help="warm up, then wait in <lock folder>/standby/ for a run handed over by start_run")
     args = parser.parse_args(argv)
+    if args.standby:
+        return run_standby(args.lock)
+    if not args.run_dir:
+        parser.error("give a run folder, or --standby")
     return run_job(args.run_dir, args.workspace, args.lock)
 
 

@@ -102,6 +102,27 @@ class _Listeners:
 _CACHE_RAM_BYTES = 2 * 1024**3  # above this, fine-tuning streams images instead of cached activations
 
 
+def _array_feed(x, y, x_val, y_val, batch_size: int, seed: int) -> dict:
+    """``fit`` arguments for in-memory arrays (cached features or activations).
+
+    On TensorFlow, ``fit`` on numpy arrays builds new input iterators every epoch, which costs
+    more than an epoch of a small head; one repeated ``tf.data`` pipeline (and a cached
+    validation one) halves a head's training time. Large arrays stay numpy: the pipeline would
+    hold a second copy of them.
+    """
+    import keras
+
+    if keras.backend.backend() == "tensorflow" and x.nbytes + x_val.nbytes < 256 * 1024**2:
+        import tensorflow as tf
+
+        train_ds = (tf.data.Dataset.from_tensor_slices((x, y))
+                    .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+                    .batch(batch_size).repeat().prefetch(2))
+        val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(256).cache()
+        return {"x": train_ds, "steps_per_epoch": int(np.ceil(len(x) / batch_size)), "validation_data": val_ds}
+    return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True, "validation_data": (x_val, y_val)}
+
+
 def _fits_in_memory(shape: tuple, count: int) -> bool:
     return int(np.prod(shape)) * 4 * count <= _CACHE_RAM_BYTES
 
@@ -278,10 +299,10 @@ def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, d
         x_val = cached(extractor, feature_cache, "val", val_samples)
         _compile(trainable, config, learning_rate)
         steps = int(np.ceil(len(x_fit) / batch))
+        feed = _array_feed(x_fit, _one_hot(y_fit, num_classes), x_val, _one_hot(y_val, num_classes), batch,
+                           config.seed)
         trainable.fit(
-            x_fit, _one_hot(y_fit, num_classes), batch_size=batch, epochs=epochs,
-            validation_data=(x_val, _one_hot(y_val, num_classes)), class_weight=weights_by_class,
-            shuffle=True, verbose=0,
+            **feed, epochs=epochs, class_weight=weights_by_class, verbose=0,
             callbacks=fit_callbacks(target, stage, epochs, steps, len(x_fit), checkpoint),
         )
         del x_fit
