@@ -573,7 +573,7 @@ STATUS_WORDS = {
     "finished": "Finished",
     "failed": "Failed",
     "cancelled": "Cancelled",
-    "interrupted": "Interrupted (the server stopped)",
+    "interrupted": "Failed: interrupted (its process stopped; the last checkpoint is kept)",
 }
 
 

@@ -569,7 +569,7 @@ def test_after_the_server_and_the_run_die_the_restarted_app_shows_it_interrupted
         page = context.new_page()
         page.set_default_timeout(60_000)
         page.goto(f"{server.url}/train?ws={sid}")
-        page.get_by_text("Interrupted (the server stopped)").first.wait_for()
+        page.get_by_text("Failed: interrupted (its process stopped").first.wait_for()
         page.get_by_text("stopped unexpectedly").first.wait_for()
         wait_idle(page)
         assert "last checkpoint is kept" in page.locator('[data-testid="stMain"]').inner_text()

@@ -57,6 +57,17 @@ def test_runs_queue_and_a_cancelled_queued_run_never_starts(tiny_dataset, ws, tm
     assert (first / "model.keras").is_file()  # cancelled runs keep their best weights
 
 
+def test_queued_runs_start_in_the_order_they_were_started(tiny_dataset, ws, tmp_path):
+    lock = tmp_path / "lock"
+    runs = [start_run(TrainConfig(data=str(tiny_dataset), epochs=2, **FAST), ws.runs_dir, workspace=ws,
+                      lock_path=lock) for _ in range(3)]
+    for run in runs:
+        _wait(run, lambda s: s.status == "finished")
+    began = [next(e["t"] for e in read_events(run) if e.get("status") == "running") for run in runs]
+    assert began == sorted(began), "runs started out of order"
+    assert not any((lock.parent / "queue").iterdir()), "tickets left behind"
+
+
 def test_a_killed_job_is_marked_interrupted_and_the_next_run_can_start(tiny_dataset, ws, tmp_path):
     lock = tmp_path / "lock"
     slow = TrainConfig(data=str(tiny_dataset), epochs=200, feature_cache=False, early_stopping=False, **FAST)

@@ -90,6 +90,7 @@ def start_run(config: TrainConfig, runs_dir: str | Path, *, workspace: Workspace
     append_jsonl(run_dir / "events.jsonl", {"t": time.time(), "type": "status", "status": "queued",
                                             "message": "Waiting to start"})
     lock = Path(lock_path) if lock_path else default_lock_path()
+    _take_ticket(lock, run_dir)
     warm = warm and warm_worker_enabled()
     pid = _hand_to_standby(lock, run_dir, workspace.root) if warm else None
     if pid is None:
@@ -248,8 +249,52 @@ def mark_interrupted(runs_dir: str | Path) -> list[str]:
 # ---------------------------------------------------------------- the job process
 
 
-def _acquire(lock_path: Path, cancelled) -> int | None:
-    """Wait for the training lock; None if the run was cancelled while queued."""
+TICKET_FILE = "queue_ticket"
+
+
+def _queue_dir(lock: Path) -> Path:
+    return lock.parent / "queue"
+
+
+def _take_ticket(lock: Path, run_dir: Path) -> None:
+    """Queue the run in click order: a ticket named by the time, holding the run folder.
+
+    The training lock alone does not say who goes next (whichever waiting process tries
+    first wins), so runs also wait until no earlier live ticket is left.
+    """
+    folder = _queue_dir(lock)
+    folder.mkdir(parents=True, exist_ok=True)
+    ticket = folder / f"{time.time_ns():020d}-{os.getpid()}-{run_dir.name}"
+    write_json_atomic(ticket, {"run_dir": str(run_dir)})
+    write_json_atomic(run_dir / TICKET_FILE, {"ticket": str(ticket)})
+
+
+def _my_ticket(run_dir: Path) -> Path | None:
+    try:
+        return Path(json.loads((run_dir / TICKET_FILE).read_text(encoding="utf-8"))["ticket"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # a run folder made before tickets existed: the lock alone decides
+
+
+def _first_in_line(ticket: Path) -> bool:
+    """True when no earlier ticket belongs to a run still queued or running (stale ones are removed)."""
+    try:
+        earlier = sorted(p for p in ticket.parent.iterdir() if p.name < ticket.name and not p.name.startswith("."))
+    except OSError:
+        return True
+    for other in earlier:
+        try:
+            run_dir = Path(json.loads(other.read_text(encoding="utf-8"))["run_dir"])
+        except (OSError, ValueError, KeyError, TypeError):
+            run_dir = None
+        if run_dir is not None and run_dir.is_dir() and run_status(run_dir).active:
+            return False
+        other.unlink(missing_ok=True)  # finished, cancelled, interrupted or gone
+    return True
+
+
+def _acquire(lock_path: Path, cancelled, ticket: Path | None = None) -> int | None:
+    """Wait for our turn and the training lock; None if the run was cancelled while queued."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     while True:
@@ -258,6 +303,9 @@ def _acquire(lock_path: Path, cancelled) -> int | None:
         if cancelled():
             os.close(fd)  # closing the file also releases the lock if we held it
             return None
+        if ticket is not None and not _first_in_line(ticket):
+            time.sleep(_POLL_S)
+            continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -280,7 +328,12 @@ def run_job(run_dir: str | Path, workspace_root: str | Path, lock_path: str | Pa
     signal.signal(signal.SIGTERM, lambda *_: cancel_file.touch())
     try:
         config = load_config(run_dir / "config.json")
-        fd = _acquire(Path(lock_path), cancelled)
+        ticket = _my_ticket(run_dir)
+        try:
+            fd = _acquire(Path(lock_path), cancelled, ticket)
+        finally:
+            if ticket is not None:
+                ticket.unlink(missing_ok=True)  # holding the lock (or leaving the queue) ends the wait
         if fd is None:
             log_event(events, {"t": time.time(), "type": "status", "status": "cancelled",
                                "message": "Cancelled before it started."})
