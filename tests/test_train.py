@@ -183,3 +183,23 @@ def test_fine_tuning_on_cached_bottom_activations_matches_the_saved_model(tiny_d
     np.testing.assert_array_equal(again, reported)
     second = train(config, workspace=ws)
     assert second.feature_cache_misses == 0  # both caches hit
+
+
+def test_fine_tuning_keeps_the_head_weights_unless_it_beats_them(tmp_path):
+    import keras
+
+    from tlcore.callbacks import BestWeights
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    start = [w.copy() for w in model.get_weights()]
+    moved = [w + 1.0 for w in start]
+    for val_loss, expected in ((0.9, start), (0.3, moved)):
+        model.set_weights(start)
+        keeper = BestWeights(model, "val_loss", tmp_path / "ckpt.weights.h5", baseline=0.5)
+        keeper.on_train_begin()
+        assert (tmp_path / "ckpt.weights.h5").is_file()  # a checkpoint exists from the start
+        model.set_weights(moved)
+        keeper.on_epoch_end(0, {"val_loss": val_loss})
+        keeper.on_train_end()
+        for got, want in zip(model.get_weights(), expected):
+            np.testing.assert_allclose(got, want)

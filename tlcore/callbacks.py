@@ -98,13 +98,29 @@ class BestWeights(keras.callbacks.Callback):
     """Keeps the best weights of ``target`` (by ``monitor``), restores them at the end, and
     writes them to ``checkpoint`` (atomically) whenever they improve."""
 
-    def __init__(self, target, monitor: str = "val_loss", checkpoint: str | Path | None = None):
+    def __init__(self, target, monitor: str = "val_loss", checkpoint: str | Path | None = None,
+                 baseline: float | None = None):
+        """``baseline``: the score of ``target``'s weights at the start (e.g. after an earlier
+        stage); an epoch must beat it to be kept, otherwise the starting weights come back."""
         super().__init__()
         self.target, self.monitor = target, monitor
         self.checkpoint = Path(checkpoint) if checkpoint else None
+        self.baseline = baseline
         self.best = np.inf if "loss" in monitor else -np.inf
         self.best_weights = None
         self.best_epoch = -1
+
+    def on_train_begin(self, logs=None):
+        if self.baseline is not None and np.isfinite(self.baseline):
+            self.best = float(self.baseline)
+            self.best_weights = [np.array(w) for w in self.target.get_weights()]
+            self._save_checkpoint()
+
+    def _save_checkpoint(self):
+        if self.checkpoint is not None:
+            tmp = self.checkpoint.with_name(".tmp-" + self.checkpoint.name)
+            self.target.save_weights(tmp)
+            tmp.replace(self.checkpoint)
 
     def _better(self, value: float) -> bool:
         return value < self.best if "loss" in self.monitor else value > self.best
@@ -115,10 +131,7 @@ class BestWeights(keras.callbacks.Callback):
             return
         self.best, self.best_epoch = float(value), epoch
         self.best_weights = [np.array(w) for w in self.target.get_weights()]
-        if self.checkpoint is not None:
-            tmp = self.checkpoint.with_name(".tmp-" + self.checkpoint.name)
-            self.target.save_weights(tmp)
-            tmp.replace(self.checkpoint)
+        self._save_checkpoint()
 
     def on_train_end(self, logs=None):
         if self.best_weights is not None:

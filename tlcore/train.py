@@ -119,7 +119,8 @@ def _array_feed(x, y, x_val, y_val, batch_size: int, seed: int) -> dict:
                     .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
                     .batch(batch_size).repeat().prefetch(2))
         val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(256).cache()
-        return {"x": train_ds, "steps_per_epoch": int(np.ceil(len(x) / batch_size)), "validation_data": val_ds}
+        return {"x": train_ds, "steps_per_epoch": int(np.ceil(len(x) / batch_size)), "validation_data": val_ds,
+                "shuffle": False}  # shuffled in the pipeline; Keras warns otherwise
     return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True, "validation_data": (x_val, y_val)}
 
 
@@ -263,9 +264,16 @@ def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, d
     use_cache = config.feature_cache and (not config.augment or not config.augmentation.enabled
                                           or config.feature_views > 0)
 
+    best_by_stage: dict[str, BestWeights] = {}
+
     def fit_callbacks(target, stage, epochs, batches, n_images, checkpoint):
-        cbs = [ProgressEvents(emit, stage, epochs, batches, batch, n_images), StopWhen(stop),
-               BestWeights(target, "val_loss", checkpoint)]
+        # Fine-tuning must beat the head it starts from, or the head's weights are kept:
+        # on a small set a few epochs of fine-tuning can make the model worse.
+        head = best_by_stage.get("head")
+        keeper = BestWeights(target, "val_loss", checkpoint,
+                             baseline=head.best if stage == "fine-tune" and head is not None else None)
+        best_by_stage[stage] = keeper
+        cbs = [ProgressEvents(emit, stage, epochs, batches, batch, n_images), StopWhen(stop), keeper]
         if config.early_stopping:
             cbs.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience))
         return cbs + extra_callbacks
