@@ -11,7 +11,7 @@ beside the same run with ``--weights none`` so the gain from transfer is visible
 
 Usage::
 
-    python bench/accuracy.py                  # the whole table (about an hour on 2 CPU cores)
+    python bench/accuracy.py                  # the whole table (about 30 minutes on 2 CPU cores)
     python bench/accuracy.py --only hymenoptera --skip-none
 """
 
