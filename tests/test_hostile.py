@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from test_archive import _set_encrypted_flag
 from test_pages import PAGES, SESSION, env, make_dataset, new_app, open_page, zip_folder  # noqa: F401  (env: a fixture)
 from streamlit.testing.v1 import AppTest
 
@@ -280,13 +281,7 @@ def _hostile_zips(folder: Path, tag: str) -> tuple[dict[str, Path], list[str]]:
     plain("too_many_files", {f"cats/{i}.png": png for i in range(60)})  # the test sets the limit to 50
     plain("too_deep", {"/".join(["d"] * 40) + "/a.png": png})
     enc = plain("encrypted", {"cats/a.png": png, "dogs/b.png": png}, zipfile.ZIP_STORED)
-    data = bytearray(enc.read_bytes())
-    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
-        start = 0
-        while (at := data.find(signature, start)) >= 0:
-            data[at + offset] |= 0x01
-            start = at + 4
-    enc.write_bytes(bytes(data))
+    _set_encrypted_flag(enc)
     whole = plain("truncated", {f"cats/{i}.png": _noise_png(i) for i in range(6)})
     whole.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     (folder / "not_a_zip.zip").write_text("I am a text file\n")

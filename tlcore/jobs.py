@@ -448,15 +448,22 @@ def _standby_entries(folder: Path):
             yield int(pid), fingerprint, "." + state, Path(entry.path)
 
 
-def _find_standby(folder: Path, fingerprint: str, states: tuple[str, ...]) -> int | None:
-    """A live standby of ``fingerprint`` in one of ``states``; removes files of dead standbys."""
-    found = None
+def _live_standbys(folder: Path, fingerprint: str, states: tuple[str, ...]) -> list[tuple[int, Path]]:
+    """``(pid, file)`` of the live standbys of ``fingerprint`` in one of ``states``, by pid;
+    removes the files of dead standbys on the way."""
+    found = []
     for pid, fp, state, path in _standby_entries(folder):
         if not _pid_alive(pid):
             path.unlink(missing_ok=True)
-        elif found is None and fp == fingerprint and state in states:
-            found = pid
-    return found
+        elif fp == fingerprint and state in states:
+            found.append((pid, path))
+    return sorted(found)
+
+
+def _find_standby(folder: Path, fingerprint: str, states: tuple[str, ...]) -> int | None:
+    """A live standby of ``fingerprint`` in one of ``states``, or None."""
+    found = _live_standbys(folder, fingerprint, states)
+    return found[0][0] if found else None
 
 
 def ready_standby(lock_path: str | Path | None = None) -> int | None:
@@ -541,12 +548,7 @@ def _hand_to_standby(lock: Path, run_dir: Path, workspace_root: Path) -> int | N
     """Give the run to a ready standby of this caller's fingerprint; its pid, or None if there is none."""
     folder = _standby_dir(lock)
     fingerprint = _fingerprint(_job_env())
-    for pid, fp, state, path in sorted(_standby_entries(folder)):
-        if fp != fingerprint or state != ".ready":
-            continue
-        if not _pid_alive(pid):
-            path.unlink(missing_ok=True)
-            continue
+    for pid, path in _live_standbys(folder, fingerprint, (".ready",)):
         claimed = folder / f"{pid}-{fingerprint}.claimed"
         try:
             os.rename(path, claimed)  # atomic: of two callers (or a caller and the idle timeout) one wins
