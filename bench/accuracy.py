@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED, report, require, setup_keras_home, temp_dir  # noqa: E402
+from common import SHARED, report, require, run_tlcore, setup_keras_home, temp_dir  # noqa: E402
 
 TARGETS = {
     ("hymenoptera", "feature-extraction"): 0.94,
@@ -37,13 +35,8 @@ TARGETS = {
 
 def run(data: Path, mode: str, weights: str, out: Path) -> tuple[dict, float]:
     """One `tlcore train` with defaults but for mode/weights; returns (evaluation, seconds)."""
-    cmd = [sys.executable, "-m", "tlcore", "train", str(data), "--mode", mode, "--weights", weights,
-           "--out", str(out), "--workspace", str(out.parent / "ws")]
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"bench: {' '.join(cmd)} failed:\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}")
+    seconds = run_tlcore("train", str(data), "--mode", mode, "--weights", weights, "--out", str(out),
+                         "--workspace", str(out.parent / "ws"))
     run_dir = sorted(p for p in out.iterdir() if p.is_dir())[-1]
     return json.loads((run_dir / "evaluation.json").read_text()), seconds
 

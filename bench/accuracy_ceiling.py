@@ -20,36 +20,28 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED, note, report, require, setup_keras_home, temp_dir  # noqa: E402
+from common import SHARED, note, report, require, run_tlcore, setup_keras_home, temp_dir  # noqa: E402
 
 C_GRID = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0)
 TARGET = 0.90  # issue 6: chest_xray test, feature extraction
 
 
-def features(data: Path, size: int, work: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``{split: (features, labels)}`` from ``tlcore featurize`` at ``size`` px."""
+def features(data: Path, size: int, work: Path) -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """``(classes, {split: (features, labels)})`` from ``tlcore featurize`` at ``size`` px."""
     import pandas as pd
 
     out = work / f"features-{size}.parquet"
-    cmd = [sys.executable, "-m", "tlcore", "featurize", str(data), "--out", str(out), "--image-size", str(size),
-           "--workspace", str(work / "ws")]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"bench: {' '.join(cmd)} failed:\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}")
+    run_tlcore("featurize", str(data), "--out", str(out), "--image-size", str(size), "--workspace", str(work / "ws"))
     frame = pd.read_parquet(out)
-    return {split: (np.stack(rows["features"].to_numpy()).astype("float32"), rows["label_index"].to_numpy())
-            for split, rows in frame.groupby("split")}
-
-
-def sens_spec(y: np.ndarray, pred: np.ndarray, positive: int) -> tuple[float, float]:
-    return float((pred[y == positive] == positive).mean()), float((pred[y != positive] != positive).mean())
+    classes = frame.drop_duplicates("label_index").sort_values("label_index")["label"].tolist()
+    return classes, {split: (np.stack(rows["features"].to_numpy()).astype("float32"), rows["label_index"].to_numpy())
+                     for split, rows in frame.groupby("split")}
 
 
 def main() -> int:
@@ -60,24 +52,26 @@ def main() -> int:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
+    from tlcore.evaluate import evaluate_predictions
+
     data = require(SHARED / "datasets" / "chest_xray", "the chest_xray dataset")
     work = temp_dir("bench-ceiling-")
-    positive = 1  # label indices follow sorted class names: NORMAL 0, PNEUMONIA 1
     thresholds = np.linspace(0.01, 0.99, 99)
     everything = []
     for size in args.sizes:
-        split = features(data, size, work)
+        classes, split = features(data, size, work)
         (x_train, y_train), (x_val, y_val), (x_test, y_test) = split["train"], split["val"], split["test"]
         print(f"\n{size} px: {len(x_train)} train, {len(x_val)} val, {len(x_test)} test, {x_train.shape[1]} features")
         print(f"{'C':>8} {'val':>7} {'test':>7} {'sens':>7} {'spec':>7} {'AUC':>6} {'best thr (on test)':>20}")
         rows = []
         for c in C_GRID:
             model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x_train, y_train)
-            val_acc = float((model.predict(x_val) == y_val).mean())
-            p_test = model.predict_proba(x_test)[:, positive]
-            pred = (p_test >= 0.5).astype(int)
-            test_acc = float((pred == y_test).mean())
-            sens, spec = sens_spec(y_test, pred, positive)
+            # scored as the product scores a run (positive class: the second, PNEUMONIA)
+            val_acc = evaluate_predictions(y_val, model.predict_proba(x_val), classes)["accuracy"]
+            probs = model.predict_proba(x_test)
+            scored = evaluate_predictions(y_test, probs, classes)
+            test_acc, sens, spec = scored["accuracy"], scored["sensitivity"], scored["specificity"]
+            p_test = probs[:, 1]
             by_threshold = [float(((p_test >= t).astype(int) == y_test).mean()) for t in thresholds]
             best = int(np.argmax(by_threshold))
             auc = float(roc_auc_score(y_test, p_test))

@@ -20,6 +20,7 @@ import platform
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -100,6 +101,17 @@ def hymenoptera_view(skip_non_photos: bool = True) -> tuple[Path, list[str]]:
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.symlink_to(src)
     return view, skipped
+
+
+def run_tlcore(*args: str) -> float:
+    """Run ``python -m tlcore ARGS`` as a user would; exit with its output if it fails. Wall seconds."""
+    cmd = [sys.executable, "-m", "tlcore", *args]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(cmd)} failed:\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}")
+    return seconds
 
 
 def image_files(root: Path) -> list[Path]:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from .config import TrainConfig, load_config, save_config
 from .errors import TLCoreError
+from .limits import bad_setting
 from .runfiles import append_jsonl, read_jsonl, write_json_atomic
 from .workspace import Workspace, default_workspace_root
 
@@ -380,9 +381,8 @@ def warm_worker_enabled(environ: dict | None = None) -> bool:
         return True
     if raw == "0":
         return False
-    raise TLCoreError(f"The setting {WARM_WORKER_ENV} is {raw!r}, which is not allowed.",
-                      "set it to 1 (keep a warm training process ready) or 0 (start each run cold), "
-                      "or unset it to use the default (1).")
+    raise bad_setting(WARM_WORKER_ENV, raw, "1 (keep a warm training process ready) or 0 (start each run cold)",
+                      "1")
 
 
 def standby_idle_seconds(environ: dict | None = None) -> float:
@@ -395,9 +395,7 @@ def standby_idle_seconds(environ: dict | None = None) -> float:
     except ValueError:
         value = 0.0
     if not 0 < value < float("inf"):
-        raise TLCoreError(f"The setting {STANDBY_IDLE_ENV} is {raw!r}, which is not allowed.",
-                          f"set it to a number of seconds above 0, or unset it to use the default "
-                          f"({DEFAULT_STANDBY_IDLE_S:.0f}).")
+        raise bad_setting(STANDBY_IDLE_ENV, raw, "a number of seconds above 0", f"{DEFAULT_STANDBY_IDLE_S:.0f}")
     return value
 
 

@@ -76,7 +76,8 @@ class ZipLimits:
         return cls(**values)
 
 
-def _bad(variable: str, raw: str, allowed: str, default: str) -> TLCoreError:
+def bad_setting(variable: str, raw: str, allowed: str, default: str) -> TLCoreError:
+    """The error for an environment setting with a value that is not allowed (every TLCORE_* setting)."""
     return TLCoreError(
         f"The setting {variable} is {raw!r}, which is not allowed.",
         f"set it to {allowed}, or unset it to use the default ({default}).",
@@ -86,7 +87,7 @@ def _bad(variable: str, raw: str, allowed: str, default: str) -> TLCoreError:
 def _count(variable: str, raw: str) -> int:
     text = raw.strip().replace("_", "").replace(",", "")
     if not text.isdigit() or int(text) < 1:
-        raise _bad(variable, raw, "a whole number above 0", _DEFAULT_TEXT[variable])
+        raise bad_setting(variable, raw, "a whole number above 0", _DEFAULT_TEXT[variable])
     return int(text)
 
 
@@ -94,7 +95,7 @@ def _bytes(variable: str, raw: str) -> int:
     match = _SIZE.match(raw)
     value = int(float(match.group(1)) * _UNITS[match.group(2).upper()]) if match else 0
     if value < 1:
-        raise _bad(variable, raw, "a size above 0 in bytes, or with K, M or G (e.g. 500M, 4G)", _DEFAULT_TEXT[variable])
+        raise bad_setting(variable, raw, "a size above 0 in bytes, or with K, M or G (e.g. 500M, 4G)", _DEFAULT_TEXT[variable])
     return value
 
 
@@ -104,7 +105,7 @@ def _ratio(variable: str, raw: str) -> float:
     except ValueError:
         value = 0.0
     if not 1 <= value < float("inf"):
-        raise _bad(variable, raw, "a number of at least 1, e.g. 200", _DEFAULT_TEXT[variable])
+        raise bad_setting(variable, raw, "a number of at least 1, e.g. 200", _DEFAULT_TEXT[variable])
     return value
 
 
@@ -149,4 +150,4 @@ def describe_limits(environ: Mapping[str, str] | None = None) -> dict[str, int |
 
 SETTINGS = {variable: name for name, (variable, _) in _ZIP_SETTINGS.items()} | {IMAGE_PIXELS_ENV: "max_image_pixels"}
 
-__all__ = ["DEFAULT_MAX_IMAGE_PIXELS", "SETTINGS", "ZipLimits", "describe_limits", "max_image_pixels", "zip_limits"]
+__all__ = ["DEFAULT_MAX_IMAGE_PIXELS", "SETTINGS", "ZipLimits", "bad_setting", "describe_limits", "max_image_pixels", "zip_limits"]
