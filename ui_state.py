@@ -26,6 +26,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from tlcore.config import TrainConfig
+from tlcore.data import dataset_name
 from tlcore.errors import TLCoreError
 from tlcore.runfiles import write_json_atomic
 from tlcore.workspace import Workspace
@@ -102,6 +103,11 @@ def _device_description() -> str:
     if info.get("kind") == "GPU":
         return f"GPU — {info.get('name') or 'unnamed'}"
     return str(info.get("name") or "CPU")
+
+
+def device_description() -> str:
+    """The training device in words ("CPU name" or "GPU — name")."""
+    return _device_description()
 
 
 def _mark_interrupted_once(ws: Workspace) -> None:
@@ -484,11 +490,48 @@ def current_dataset(*, quiet: bool = False):
     return None
 
 
+def upload_folder(root: str | None) -> str | None:
+    """The ``datasets/<digest>`` folder an extracted upload lives in; None for any other folder."""
+    if not root:
+        return None
+    datasets = workspace().datasets_dir.resolve()
+    try:
+        parts = Path(root).resolve().relative_to(datasets).parts
+    except (ValueError, OSError):
+        return None
+    return str(datasets / parts[0]) if parts else None
+
+
+def earlier_uploads() -> list[str]:
+    """This workspace's uploads that loaded, the one in use first, then the latest used.
+
+    Only datasets that loaded are listed: a zip that was refused (one class, no pictures…)
+    is extracted before it is checked, so its folder exists but is never offered again.
+    Runs' datasets count too (workspaces from before this list was kept).
+    """
+    state = load_state()
+    found = [upload_folder(state.get("dataset")), *state.get("loaded_uploads", [])]
+    list_runs = tl_optional("jobs", "list_runs")
+    if list_runs is not None:
+        try:
+            found += [upload_folder((r.config or {}).get("data")) for r in list_runs(workspace().runs_dir)]
+        except Exception:
+            log.exception("listing runs for earlier uploads")
+    unique = []
+    for folder in found:
+        if folder and folder not in unique and Path(folder).is_dir():
+            unique.append(folder)
+    return unique
+
+
 def remember_dataset(dataset, name: str | None = None) -> None:
     """Select a freshly loaded dataset in this session and on disk (and keep it in the cache)."""
     root = str(Path(dataset.root).resolve())
-    save_state(dataset=root, dataset_name=name or Path(root).name)
-    update_config(data=root)
+    folder = upload_folder(root)
+    loaded = [f for f in load_state().get("loaded_uploads", []) if f != folder]
+    shown = name or Path(root).name
+    save_state(dataset=root, dataset_name=shown, loaded_uploads=([folder] if folder else []) + loaded)
+    update_config(data=root, data_name=dataset_name(root, shown))  # what shared files call it
     key = _dataset_key(root)
     _cached_dataset.clear(*key)  # a folder loaded again may have changed inside
     _cached_dataset(*key, _loaded=dataset)
@@ -651,18 +694,29 @@ def epoch_rows(events: list[dict]) -> list[dict]:
 
 @dataclass
 class Progress:
+    """Where a run stands, in the words and numbers the Train page shows."""
+
     fraction: float
     text: str
     phase: str  # what the run is doing now, in plain words
     images_per_s: float | None
     seconds_left: float | None
+    stage: str = ""  # what the bar measures: "features", "head", "fine-tune" (or "" before any)
+    on_cached_features: bool = False  # that training stage learns from features computed once
+    seconds_per_epoch: float | None = None  # mean epoch time of that training stage
 
 
-def format_seconds(seconds: float | None) -> str:
+def format_seconds(seconds: float | None, *, precise: bool = False) -> str:
+    """A duration for a metric box or a table: ``"< 1 s"``, ``"12 s"``, ``"3 min 05 s"``.
+
+    ``precise`` keeps one decimal under 10 s (``"1.3 s"``), for times per epoch.
+    """
     if seconds is None:
         return "—"
+    if precise and seconds < 10:
+        return f"{seconds:.1f} s" if seconds >= 0.05 else "< 0.1 s"
     if seconds < 1:
-        return "under 1 s"
+        return "< 1 s"
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"
@@ -673,78 +727,243 @@ def format_seconds(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-_TRAIN_STAGES = ("head", "fine-tune")
+def time_left_words(seconds: float) -> str:
+    """Time left in a sentence: ``"less than a second left"``, ``"about 12 s left"``."""
+    if seconds < 1:
+        return "less than a second left"
+    return f"about {format_seconds(seconds)} left"
 
 
-def progress_of(events: list[dict], config: TrainConfig | None) -> Progress:
-    """Where a run stands, from its event stream (see docs/ARCHITECTURE.md).
+def compact_number(value: float) -> str:
+    """A short number for a metric box: ``7.9k`` for 7,876, ``31`` for 31.2, ``1.2M``."""
+    if value < 10:
+        return f"{value:.1f}"
+    if value < 1000:
+        return f"{value:.0f}"
+    if value < 100_000:
+        return f"{value / 1e3:.1f}k"
+    if value < 1e6:
+        return f"{value / 1e3:.0f}k"
+    return f"{value / 1e6:.1f}M"
 
-    The bar shows the current stage: computing features (batches done), or training
-    (finished epochs plus the share of the current one). Time left is extrapolated from
-    the time the current stage has taken so far.
+
+def fine_tune_words(layers: int) -> str:
+    """What fine-tuning changes, worded the same on every page (the number is ``fine_tune_layers``).
+
+    tlcore counts only layers with weights and always keeps BatchNormalization frozen.
     """
-    totals = {"head": int(config.epochs) if config else 0,
-              "fine-tune": int(config.fine_tune_epochs) if (config and config.mode == "fine-tune") else 0}
-    done = {"head": 0, "fine-tune": 0}
-    stage, phase, stage_t = "", "Waiting to start", None
-    batch_frac, ips, features = 0.0, None, None
-    state = "queued"
-    for ev in events:
+    return f"the top {int(layers)} layers with weights (BatchNorm kept frozen)"
+
+
+def speed_metric(progress: Progress) -> tuple[str, str, str]:
+    """(label, value, help) of the Train page's speed box, short enough to fit it.
+
+    A head trained on cached features goes through thousands of "images" a second, a number
+    that says nothing to a newcomer; there the box shows the time an epoch takes instead.
+    """
+    if progress.on_cached_features:
+        return ("Time per epoch", format_seconds(progress.seconds_per_epoch, precise=True),
+                "This stage learns from features computed once and saved, so an epoch takes only a moment.")
+    ips = progress.images_per_s
+    words = "computing features" if progress.stage == "features" else "training"
+    return ("Images per second", f"{compact_number(ips)}/s" if ips else "—",
+            f"Pictures processed per second while {words}" + (f": {ips:,.0f}." if ips else "."))
+
+
+_TRAIN_STAGES = ("head", "fine-tune")
+_SPLIT_WORDS = {"train": "training", "val": "validation", "test": "test"}
+
+
+@dataclass
+class _FeaturePass:
+    """The feature batches seen since the last stage began (counts summed over splits)."""
+
+    key: tuple
+    start: tuple[float | None, float]  # (time, images done) when the stage began
+    first: tuple[float | None, float]  # at the first batch: later ones give a steady rate
+    base: float = 0.0  # work of the splits already finished (counts restart for each split)
+    done: float = 0.0
+    total: float = 0.0
+    counts_images: bool = True  # False: an old event stream with batch numbers only
+    split: str = ""
+    view: int = 0
+    t: float | None = None
+
+    def units_per_s(self) -> float | None:
+        cumulative = self.base + self.done
+        for t0, done0 in (self.first, self.start):
+            if t0 is not None and self.t is not None and self.t > t0 and cumulative > done0:
+                return (cumulative - done0) / (self.t - t0)
+        return None
+
+
+def _feature_pass(ev: dict, current: _FeaturePass | None, stage_t: float | None) -> _FeaturePass:
+    """Fold one ``{"type": "batch", "stage": "features"}`` event into the pass it belongs to."""
+    counts_images = ev.get("images_done") is not None and bool(_num(ev.get("images_total")))
+    done = _num(ev.get("images_done") if counts_images else ev.get("batch")) or 0.0
+    total = _num(ev.get("images_total") if counts_images else ev.get("batches")) or 0.0
+    key = (str(ev.get("split", "")), int(_num(ev.get("view")) or 0))
+    t = _num(ev.get("t"))
+    if current is None:
+        current = _FeaturePass(key=key, start=(stage_t, 0.0), first=(t, done))
+    elif key != current.key:
+        if done < current.done:  # a new split starts counting from 0
+            current.base += current.done
+        current.key = key
+    current.done, current.total, current.counts_images, current.t = done, total, counts_images, t
+    current.split, current.view = key
+    return current
+
+
+@dataclass
+class _Tally:
+    """What a run's event stream says so far, folded one event at a time (see progress_of)."""
+
+    totals: dict[str, int]
+    layers: int | None  # layers with weights fine-tuning unfreezes
+    done: dict[str, int] = dataclasses.field(default_factory=lambda: {"head": 0, "fine-tune": 0})
+    state: str = "queued"
+    stage: str = ""  # the last stage event
+    showing: str = ""  # what the bar measures now: a stage, or "features" inside any stage
+    phase: str = "Waiting to start"
+    stage_t: float | None = None  # when the stage began
+    train_t: float | None = None  # when its training began (after any feature pass in it)
+    batch_frac: float = 0.0
+    features: _FeaturePass | None = None
+    pending_features: bool = False  # a feature pass ran since the last training stage began
+    last_train: str = ""
+    rates: dict[str, float] = dataclasses.field(default_factory=dict)
+    cached: dict[str, bool] = dataclasses.field(default_factory=dict)  # stage -> trains on cached features
+    epoch_seconds: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+
+    def feed(self, ev: dict) -> None:
         kind = ev.get("type")
         if kind == "status":
-            state = str(ev.get("status", state))
-            if ev.get("message"):
-                phase = str(ev["message"])
+            self.state = str(ev.get("status", self.state))
+            self.phase = str(ev.get("message") or self.phase)
         elif kind == "stage":
-            new_stage = str(ev.get("stage", ""))
-            if new_stage != stage:
-                stage_t = _num(ev.get("t"))
-                batch_frac, features = 0.0, None
-            stage = new_stage
-            phase = str(ev.get("message") or phase)
-        elif kind == "epoch":
-            s = str(ev.get("stage", "head"))
-            done[s] = done.get(s, 0) + 1
-            totals[s] = int(ev.get("epochs") or totals.get(s, 0))
-            batch_frac = 0.0
-            ips = _num(ev.get("images_per_s")) or ips
-        elif kind == "batch":
-            s = str(ev.get("stage", ""))
+            self._stage(ev)
+        elif kind == "batch" and ev.get("stage") == "features":
+            self.features = _feature_pass(ev, self.features if self.showing == "features" else None, self.stage_t)
+            self.showing, self.pending_features = "features", True
+            self.train_t = self.features.t  # training (if any follows in this stage) starts after it
+        elif kind == "batch" and ev.get("stage") in _TRAIN_STAGES:
+            self._training(str(ev["stage"]), ev)
             batches = _num(ev.get("batches")) or 0
-            batch = _num(ev.get("batch")) or 0
-            frac = min(1.0, batch / batches) if batches else 0.0
-            if s == "features":
-                features = (str(ev.get("split", "")), int(batch), int(batches), frac)
-            else:
-                batch_frac = frac
-                totals[s] = int(ev.get("epochs") or totals.get(s, 0))
-                ips = _num(ev.get("images_per_s")) or ips
-    now = time.time()
+            self.batch_frac = min(1.0, (_num(ev.get("batch")) or 0) / batches) if batches else 0.0
+        elif kind == "epoch":
+            stage = str(ev.get("stage", "head"))
+            self._training(stage, ev)
+            self.done[stage] = self.done.get(stage, 0) + 1
+            self.batch_frac = 0.0
+            seconds = _num(ev.get("seconds"))
+            if seconds is not None:
+                self.epoch_seconds.setdefault(stage, []).append(seconds)
+
+    def _stage(self, ev: dict) -> None:
+        new_stage = str(ev.get("stage", ""))
+        if new_stage != self.stage:
+            self.stage_t = self.train_t = _num(ev.get("t"))
+            self.batch_frac, self.features = 0.0, None
+        self.stage = self.showing = new_stage
+        self.pending_features = self.pending_features or new_stage == "features"
+        self.phase = str(ev.get("message") or self.phase)
+        if new_stage == "fine-tune":
+            self.layers = int(_num(ev.get("layers")) or self.layers or 0) or None
+            if self.layers:  # the Model page's words, whatever the event's message says
+                self.phase = "Fine-tuning " + fine_tune_words(self.layers) + (
+                    " on augmented copies of your pictures" if "augment" in str(ev.get("message", "")) else "")
+
+    def _training(self, stage: str, ev: dict) -> None:
+        if stage not in self.cached:  # the stage's first batch: it trains on what a feature pass made
+            self.cached[stage], self.pending_features = self.pending_features, False
+        self.showing = self.last_train = stage
+        self.totals[stage] = int(ev.get("epochs") or self.totals.get(stage, 0))
+        rate = _num(ev.get("images_per_s"))
+        if rate:
+            self.rates[stage] = rate
+
+    def progress(self, fraction: float, text: str, ips: float | None, seconds_left: float | None,
+                 what: str) -> Progress:
+        spe = self.epoch_seconds.get(what)
+        return Progress(min(1.0, max(0.0, fraction)), text, self.phase, ips, seconds_left, what,
+                        bool(self.cached.get(what)), sum(spe) / len(spe) if spe else None)
+
+
+def progress_of(events: list[dict], config: TrainConfig | None, *, now: float | None = None) -> Progress:
+    """Where a run stands, from its event stream (see docs/ARCHITECTURE.md).
+
+    The bar shows what runs now: the feature pass (images done of the current split, with
+    images per second and time left from the batch timestamps), or a training stage
+    (finished epochs plus the share of the current one, time left extrapolated from the time
+    the stage has trained so far).
+    """
+    tally = _Tally(
+        totals={"head": int(config.epochs) if config else 0,
+                "fine-tune": int(config.fine_tune_epochs) if (config and config.mode == "fine-tune") else 0},
+        layers=int(config.fine_tune_layers) if config else None,
+    )
+    for ev in events:
+        tally.feed(ev)
+    if tally.state in ("finished", "failed", "cancelled", "interrupted"):
+        stage = tally.last_train
+        fraction = 1.0 if tally.state == "finished" else _stage_fraction(stage, tally.done, tally.totals,
+                                                                         tally.batch_frac)
+        return tally.progress(fraction, STATUS_WORDS.get(tally.state, tally.state), tally.rates.get(stage), None,
+                              stage)
+    now = time.time() if now is None else now
+    if tally.showing == "features" and tally.features is not None:
+        return _feature_progress(tally, tally.features, config, now)
+    if tally.showing in _TRAIN_STAGES:
+        return _training_progress(tally, now)
+    return tally.progress(0.0, tally.phase, None, None, tally.showing)
+
+
+def _feature_progress(tally: _Tally, features: _FeaturePass, config: TrainConfig | None, now: float) -> Progress:
+    """The feature pass: pictures done of this split, images per second, time left for them."""
+    fraction = min(1.0, features.done / features.total) if features.total else 0.0
+    rate = features.units_per_s()
+    ips = rate if features.counts_images else (rate * config.batch_size if rate and config else None)
     seconds_left = None
-    if state in ("finished", "failed", "cancelled", "interrupted"):
-        fraction = 1.0 if state == "finished" else _stage_fraction(stage, done, totals, batch_frac)
-        text = STATUS_WORDS.get(state, state)
-        return Progress(fraction, text, phase, ips, None)
-    if stage == "features" and features is not None:
-        split, b, nb, fraction = features
-        text = f"Computing features for the {split} images: batch {b} of {nb}"
-    elif stage in _TRAIN_STAGES:
-        fraction = _stage_fraction(stage, done, totals, batch_frac)
-        epoch_no = min(done.get(stage, 0) + 1, max(totals.get(stage, 0), 1))
-        word = "fine-tuning" if stage == "fine-tune" else "training the classifier"
-        text = f"Epoch {epoch_no} of {totals.get(stage) or '?'} ({word})"
-    else:
-        fraction = 0.0
-        text = phase
-    if stage_t and fraction > 0.01:
-        elapsed = now - stage_t
-        seconds_left = max(0.0, elapsed / fraction - elapsed)
-    if ips and stage in _TRAIN_STAGES:
-        text += f" · {ips:,.0f} images/s"
+    if rate:
+        waited = max(0.0, now - features.t) if features.t is not None else 0.0
+        seconds_left = max(0.0, (features.total - features.done) / rate - waited)
+    what = _SPLIT_WORDS.get(features.split, features.split or "your")
+    copy = f", augmented copy {features.view}" if features.view else ""
+    unit = "pictures" if features.counts_images else "batches"
+    text = f"Computing features of the {what} pictures{copy}: {features.done:,.0f} of {features.total:,.0f} {unit}"
+    if ips:
+        text += f" · {compact_number(ips)} images/s"
     if seconds_left is not None:
-        more = stage == "head" and totals.get("fine-tune")
-        text += f" · about {format_seconds(seconds_left)} left" + (" in this stage" if more else "")
-    return Progress(min(1.0, max(0.0, fraction)), text, phase, ips, seconds_left)
+        text += f" · {time_left_words(seconds_left)} for these pictures"
+    return tally.progress(fraction, text, ips, seconds_left, "features")
+
+
+def _training_progress(tally: _Tally, now: float) -> Progress:
+    """A training stage: epochs done plus the current one's share, and its speed in words that fit."""
+    stage = tally.showing
+    fraction = _stage_fraction(stage, tally.done, tally.totals, tally.batch_frac)
+    epoch_no = min(tally.done.get(stage, 0) + 1, max(tally.totals.get(stage, 0), 1))
+    on_cache = bool(tally.cached.get(stage, tally.pending_features))
+    if stage == "fine-tune":
+        word = "fine-tuning " + fine_tune_words(tally.layers) if tally.layers else "fine-tuning"
+    else:
+        word = "training the classifier" + (" on the saved features" if on_cache else "")
+    text = f"Epoch {epoch_no} of {tally.totals.get(stage) or '?'} ({word})"
+    seconds_left = None
+    if tally.train_t is not None and fraction > 0.01:
+        elapsed = max(0.0, now - tally.train_t)
+        seconds_left = max(0.0, elapsed / fraction - elapsed)
+    progress = tally.progress(fraction, text, tally.rates.get(stage), seconds_left, stage)
+    progress.on_cached_features = on_cache
+    if on_cache and progress.seconds_per_epoch is not None:
+        progress.text += f" · {format_seconds(progress.seconds_per_epoch, precise=True)} per epoch"
+    elif not on_cache and progress.images_per_s:
+        progress.text += f" · {compact_number(progress.images_per_s)} images/s"
+    if seconds_left is not None:
+        more = stage == "head" and tally.totals.get("fine-tune")
+        progress.text += f" · {time_left_words(seconds_left)}" + (" in this stage" if more else "")
+    return progress
 
 
 def _stage_fraction(stage: str, done: dict, totals: dict, batch_frac: float) -> float:
@@ -755,14 +974,29 @@ def _stage_fraction(stage: str, done: dict, totals: dict, batch_frac: float) -> 
 
 
 # --------------------------------------------------------------------------- charts
+def _epoch_step(epochs: int) -> int:
+    """Label every epoch up to 12, then every 2nd, 5th, 10th… so at most about 10 labels show."""
+    if epochs <= 12:
+        return 1
+    for step in (2, 5, 10, 20, 25, 50, 100, 200, 500):
+        if epochs / step <= 10:
+            return step
+    return max(1, epochs // 10)
+
+
 def curves_figure(series: dict[str, list[dict]], metric: str, title: str):
-    """Loss or accuracy per epoch; ``series`` maps a run name to its epoch rows."""
+    """Loss or accuracy per epoch; ``series`` maps a run name to its epoch rows.
+
+    The legend sits under the chart and the "fine-tuning starts" label above the plotting
+    area, so neither covers the title or the curves.
+    """
     import plotly.graph_objects as go
 
     fig = go.Figure()
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
+    single = len(series) == 1
     for i, (name, rows) in enumerate(series.items()):
-        prefix = f"{name} · " if len(series) > 1 else ""
+        prefix = "" if single else f"{name} · "
         color = palette[i % len(palette)]
         for which, dash in (("", "solid"), ("val_", "dot")):
             ys = [r.get(which + metric) for r in rows]
@@ -774,26 +1008,49 @@ def curves_figure(series: dict[str, list[dict]], metric: str, title: str):
                     y=ys,
                     mode="lines+markers",
                     name=prefix + ("validation" if which else "training"),
-                    line=dict(color=color if len(series) > 1 else (palette[1] if which else palette[0]), dash=dash if len(series) > 1 else "solid"),
+                    line=dict(color=(palette[1] if which else palette[0]) if single else color,
+                              dash="solid" if single else dash),
+                    marker=dict(size=5),
                 )
             )
-        # a marker where fine-tuning starts
-        for r in rows:
-            if r.get("stage") == "fine-tune":
-                fig.add_vline(x=r["epoch"] - 0.5, line_dash="dash", line_color="gray",
-                              annotation_text="fine-tuning starts" if len(series) == 1 else None)
-                break
-    fig.update_xaxes(dtick=1)
+        start = next((r["epoch"] for r in rows if r.get("stage") == "fine-tune"), None)
+        if start is not None:
+            # No annotation_* arguments: add_vline would add a text-less annotation, which
+            # Plotly draws as its "new text" placeholder.
+            fig.add_vline(x=start - 0.5, line_dash="dash", line_width=1, line_color="gray" if single else color)
+            if single:
+                fig.add_annotation(x=start - 0.5, xref="x", y=1, yref="paper", yanchor="bottom", xanchor="left",
+                                   text="fine-tuning starts", showarrow=False, font=dict(size=11, color="gray"))
+    epochs = max((len(rows) for rows in series.values()), default=0)
+    fig.update_xaxes(dtick=_epoch_step(epochs), tickangle=0, title="epoch (one pass over all training images)")
+    legend_rows = 1 if single else len(series)
     fig.update_layout(
-        title=title,
-        xaxis_title="epoch (one pass over all training images)",
+        title=dict(text=title, x=0, xanchor="left", y=0.98, yanchor="top", yref="container"),
         yaxis_title=metric,
-        height=320,
-        margin=dict(l=10, r=10, t=50, b=10),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1),
+        height=340 + 22 * (legend_rows - 1),
+        margin=dict(l=10, r=10, t=64, b=10),
+        legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0),
     )
     if metric == "accuracy":
         fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    return fig
+
+
+def probability_figure(guesses: list[tuple[str, float]]):
+    """The Predict page's bars: the model's best guesses on a 0–100 % axis (best at the top)."""
+    import plotly.graph_objects as go
+
+    names = [c for c, _ in guesses][::-1]
+    probs = [p for _, p in guesses][::-1]
+    fig = go.Figure(go.Bar(
+        x=probs, y=names, orientation="h", text=[f"{p:.1%}" for p in probs], textposition="auto",
+        marker_color=["#1f77b4"] * (len(guesses) - 1) + ["#2ca02c"], cliponaxis=False,
+    ))
+    # The 100 % label sits on the right edge: the margin leaves it room (without it Plotly
+    # drops the label and the axis seems to stop at 80 %).
+    fig.update_layout(height=80 + 40 * len(guesses), margin=dict(l=10, r=40, t=10, b=10),
+                      xaxis=dict(range=[0, 1], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0], tickformat=".0%",
+                                 title="probability", automargin=True))
     return fig
 
 

@@ -21,6 +21,7 @@ ui.page_header(
 load_dataset = ui.tl("data", "load_dataset")
 ws = ui.workspace()
 config = ui.current_config()
+load_failed = False  # a choice just failed: its error shows, and the old report below does not
 
 with st.expander("How should my images be organised?", icon=":material/help:"):
     st.markdown(
@@ -80,9 +81,13 @@ with tab_upload:
     )
     limits = ui.call(describe_limits, what="reading this server's upload limits")
     if limits:
-        st.caption(f"This server accepts zips of up to {limits['max_files']:,} files and "
-                   f"{limits['max_total_bytes'] / 1024**3:,.1f} GB unpacked, and pictures of up to "
-                   f"{limits['max_image_pixels'] / 1e6:,.0f} megapixels.")
+        # Two different limits: the uploader's line above is the zip file itself (server.maxUploadSize
+        # in .streamlit/config.toml); tlcore's limits apply to what is inside once unpacked.
+        upload_gb = float(st.get_option("server.maxUploadSize")) / 1024
+        st.caption(f"Two different limits: the zip file itself may be up to {upload_gb:,.1f} GB; "
+                   f"unpacked, it may hold up to {limits['max_files']:,} files and "
+                   f"{limits['max_total_bytes'] / 1024**3:,.1f} GB in all, with pictures of up to "
+                   f"{limits['max_image_pixels'] / 1e6:,.0f} megapixels each.")
     if uploaded is not None:
         if st.session_state.get("_data_upload_id") != uploaded.file_id:
             st.session_state["_data_upload_id"] = uploaded.file_id
@@ -97,8 +102,10 @@ with tab_upload:
                     _load(target, f"“{uploaded.name}”", Path(uploaded.name).stem, remember="_data_upload_error")
                 finally:
                     target.unlink(missing_ok=True)
+            load_failed = True  # _load reruns the page when it worked
         elif st.session_state.get("_data_upload_error"):
             st.error(st.session_state["_data_upload_error"], icon=":material/error:")
+            load_failed = True
 
 with tab_folder:
     roots = data_roots(ws)
@@ -127,6 +134,7 @@ with tab_folder:
         folder = ui.call(resolve_in_roots, typed.strip() or picked, roots, what="finding the folder")
         if folder is not None:
             _load(folder, f"the folder “{folder.name}”", folder.name)
+        load_failed = True  # _load reruns the page when it worked
 
 def _upload_name(folder: Path) -> str:
     """The zip an extracted dataset came from (tlcore keeps it in ``<digest>.json``)."""
@@ -137,13 +145,20 @@ def _upload_name(folder: Path) -> str:
 
 
 with tab_earlier:
-    earlier = sorted((d for d in ws.datasets_dir.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime, reverse=True)
+    earlier = ui.earlier_uploads()  # only uploads that loaded; the one in use first (preselected)
+    current_upload = ui.upload_folder(ui.dataset_source())
+    if st.session_state.get("_data_earlier_in_use") != current_upload:  # a new dataset in use: preselect it
+        st.session_state["_data_earlier_in_use"] = current_upload
+        st.session_state.pop("data_earlier", None)
+    names = {folder: _upload_name(Path(folder)) + ("  (in use)" if folder == current_upload else "")
+             for folder in earlier}
     if not earlier:
         st.caption("Datasets you upload are kept here, so you can come back to them later.")
     else:
-        chosen = st.selectbox("Earlier uploads", earlier, format_func=_upload_name, key="data_earlier")
+        chosen = st.selectbox("Earlier uploads", earlier, index=0, format_func=names.__getitem__, key="data_earlier")
         if st.button("Use this dataset", icon=":material/check:", key="data_use_earlier"):
-            _load(chosen, f"“{_upload_name(chosen)}”", _upload_name(chosen))
+            _load(Path(chosen), f"“{_upload_name(Path(chosen))}”", _upload_name(Path(chosen)))
+            load_failed = True  # _load reruns the page when it worked
 
 with st.expander("Validation settings", icon=":material/tune:"):
     val_fraction = st.slider(
@@ -157,6 +172,13 @@ with st.expander("Validation settings", icon=":material/tune:"):
         config = ui.update_config(val_fraction=float(val_fraction))
 
 # --------------------------------------------------------------------------- what we found
+if load_failed:
+    # The report of the dataset chosen before would read as the report of the refused one.
+    previous = ui.dataset_display_name(ui.dataset_source())
+    if previous:
+        st.caption(f"Your images are still “{previous}”, chosen before; fix the problem above, or choose them again "
+                   "to see their report.")
+    st.stop()
 dataset = ui.current_dataset()
 if dataset is None:
     st.info("No images chosen yet. Upload a zip or pick a folder above — try the **shapes** sample in *Folder on this server*.",

@@ -18,6 +18,7 @@ ui.page_header(
 
 BACKBONES = ui.tl("backbones", "BACKBONES")
 list_layers = ui.tl("backbones", "list_layers")
+measure_speed = ui.tl_optional("backbones", "measure_speed")
 model_summary = ui.tl_optional("model", "model_summary")
 config = ui.current_config()
 dataset = ui.current_dataset(quiet=True)
@@ -43,6 +44,37 @@ def _summary(config_json: str, num_classes: int, num_train_images: int) -> dict:
 def _previews(path: str, aug: dict, seed: int, size: int) -> list:
     augment_previews = ui.tl("augment", "augment_previews")
     return augment_previews(path, Augmentation(**aug), n=8, size=size, seed=seed)
+
+
+@st.cache_resource(show_spinner=False)
+def _measured_speeds() -> dict[str, float]:
+    """Images per second of each backbone on this server's computer, shared by every session
+    (a fact about the machine, measured once when someone asks)."""
+    return {}
+
+
+def _use_own_backbone(upload) -> str | None:
+    """Save and check a user's backbone file; None when it is in use, else why it cannot be.
+
+    A refused file is deleted again, so nothing unusable stays in the workspace.
+    """
+    from tlcore.runfiles import write_bytes_atomic
+
+    name = upload.name
+    if Path(name).suffix.lower() not in (".keras", ".h5"):
+        return (f"“{name}” is not a Keras model file, so it cannot be used as a backbone. "
+                "Fix: upload a model file whose name ends in .keras or .h5 (a network saved by Keras). "
+                "Pictures go on the Data page; if you have no model file, choose a built-in backbone above.")
+    target = ws.uploads_dir / "backbones" / ui.safe_filename(name, "backbone.keras")
+    try:
+        write_bytes_atomic(target, upload.getvalue())
+        list_layers(str(target))  # tlcore.safety refuses files that would run code, then Keras reads it
+    except Exception as err:  # every refusal is shown as a message, never as a traceback
+        target.unlink(missing_ok=True)
+        return (ui.error_message(err, "checking your model file")
+                + " If you have no such file, choose one of the built-in backbones above.")
+    ui.update_config(backbone_file=str(target), layer=None)
+    return None
 
 
 def _reset_after_backbone_change() -> None:
@@ -74,13 +106,34 @@ with col_info:
     st.markdown(f"**{spec.description}**  \n{spec.params_millions:.1f} M parameters · native input {spec.native_size} × {spec.native_size} px")
 
 with st.expander("Compare all backbones", icon=":material/compare:"):
-    st.dataframe(
-        [
-            {"backbone": s.name, "parameters (millions)": s.params_millions, "native size (px)": s.native_size, "in short": s.description}
-            for s in BACKBONES.values()
-        ],
-        hide_index=True,
-        width="stretch",
+    speeds = _measured_speeds()
+    missing = [name for name in BACKBONES if name not in speeds]
+    if measure_speed is not None and missing and st.button(
+            "Measure the speed of each on this computer", icon=":material/speed:", key="m_measure_speed",
+            help="Runs a few pictures through each network here. Takes about a minute; the result is kept."):
+        bar = st.progress(0.0, text="Measuring…")
+        for i, name in enumerate(missing):
+            bar.progress(i / len(missing), text=f"Measuring {name} ({i + 1} of {len(missing)})…")
+            speed = ui.call(measure_speed, name, what=f"measuring {name}")  # shows why, if it fails
+            if speed is None:
+                break
+            speeds[name] = float(speed)
+        bar.empty()
+        if all(name in speeds for name in BACKBONES):
+            st.rerun()  # redraw without the button
+    # st.table shows every row (a dataframe would scroll inside itself and hide the last ones).
+    st.table([
+        {"backbone": b.name, "parameters": f"{b.params_millions:.1f} M", "native size": f"{b.native_size} px",
+         "speed on this computer": f"{speeds[b.name]:,.0f} images/s" if b.name in speeds else "not measured yet",
+         "in short": b.description}
+        for b in BACKBONES.values()
+    ])
+    st.caption(
+        "*Speed on this computer* is measured here, not taken from a list: pictures per second through each network "
+        f"cut at its recommended layer, at its native size, in batches of 8, on {ui.device_description()}. "
+        "It is the speed of computing features; a fine-tuning step costs about three times as much."
+        if speeds else
+        "Speed depends on the computer, so it is measured here rather than guessed: press the button above."
     )
 
 col_w, col_s = st.columns(2)
@@ -112,19 +165,22 @@ with st.expander("Advanced: use your own backbone model file", icon=":material/u
         "Upload a Keras model (`.keras` or `.h5`) to use instead of a built-in backbone. "
         "For safety, models with custom code (for example `Lambda` layers) are refused."
     )
-    own = st.file_uploader("Your model file", type=["keras", "h5"], key="m_backbone_upload")
-    if own is not None and st.session_state.get("_m_backbone_upload_id") != own.file_id:
-        st.session_state["_m_backbone_upload_id"] = own.file_id
-        from tlcore.runfiles import write_bytes_atomic
-
-        target = ws.uploads_dir / "backbones" / ui.safe_filename(own.name, "backbone.keras")
-        write_bytes_atomic(target, own.getvalue())
-        if ui.call(list_layers, str(target), what="checking your model file") is not None:
-            config = ui.update_config(backbone_file=str(target), layer=None)
-            st.success(f"Using your model **{own.name}** as the backbone.")
+    # Any file is accepted here and checked by us: the uploader's own type filter only shows a red
+    # icon (the reason on hover) and keeps the refused file listed. A new key empties the uploader.
+    uploads_seen = st.session_state.get("_m_backbone_upload_n", 0)
+    upload_key = "m_backbone_upload" + (f"_{uploads_seen}" if uploads_seen else "")
+    own = st.file_uploader("Your model file (.keras or .h5)", key=upload_key)
+    if own is not None:
+        st.session_state["_m_backbone_problem"] = problem = _use_own_backbone(own)
+        st.session_state["_m_backbone_upload_n"] = st.session_state.get("_m_backbone_upload_n", 0) + 1
+        if problem is None:
+            ui.flash(f"Using your model {own.name} as the backbone.")
+        st.rerun()
+    if st.session_state.get("_m_backbone_problem"):
+        st.error(st.session_state["_m_backbone_problem"], icon=":material/error:")
     if config.backbone_file:
         st.info(f"Using your own model file `{Path(config.backbone_file).name}`.")
-        if st.button("Stop using my file", icon=":material/undo:"):
+        if st.button("Stop using my file", icon=":material/undo:", key="m_backbone_file_stop"):
             config = ui.update_config(backbone_file=None, layer=None)
             st.rerun()
 
@@ -159,7 +215,8 @@ if layers:
             "layer": r["name"] + ("  (default)" if r.get("default") else ""),
             "type": r["type"],
             "output shape": r["output_shape"],
-            "parameters": r["params"],
+            "parameters kept": r.get("params_up_to", r["params"]),
+            "in this layer": r["params"],
             "depth": r["depth"],
         }
         for r in shown
@@ -176,7 +233,12 @@ if layers:
         key=f"m_layers_{backbone}_{size_value}_{only_recommended}_{search}",
         column_config={
             "★": st.column_config.TextColumn("★", width="small", help="a good cut point (end of a block)"),
-            "parameters": st.column_config.NumberColumn("parameters", format="localized"),
+            "parameters kept": st.column_config.NumberColumn(
+                "parameters kept", format="localized",
+                help="Size of the network cut at this layer: the weights of this layer and of every layer before it."),
+            "in this layer": st.column_config.NumberColumn(
+                "in this layer", format="localized",
+                help="Weights of this layer alone. Good cut points (additions, pooling, activations) have none."),
         },
     )
     rows = event.selection.rows if event is not None else []
@@ -188,9 +250,10 @@ if layers:
         f"features of shape `{chosen['output_shape']}`, layer {chosen['depth']} of {len(layers)}."
     )
     config = ui.update_config(layer=None if layer == default_layer else layer)
-    base_depth = chosen["depth"]
+    # What fine-tuning can unfreeze: the layers with weights up to the cut (BatchNorm not counted).
+    tunable_layers = sum(1 for r in layers if r["depth"] <= chosen["depth"] and r.get("fine_tunable"))
 else:
-    base_depth = 100
+    tunable_layers = 0
 
 # --------------------------------------------------------------------------- mode
 st.header("3 · How to train", anchor=False)
@@ -201,16 +264,19 @@ mode_labels = {
 mode = st.radio("Training mode", list(MODES), format_func=mode_labels.get, key=ui.widget_default("m_mode", config.mode))
 changes: dict = {"mode": mode}
 if mode == "fine-tune":
-    max_unfreeze = max(2, int(base_depth))
+    max_unfreeze = max(2, tunable_layers or config.fine_tune_layers)
     ui.clamp_state("m_ft_layers", 1, max_unfreeze)
     col1, col2, col3 = st.columns(3)
     with col1:
         changes["fine_tune_layers"] = st.slider(
-            "Layers to unfreeze",
+            "Layers with weights to fine-tune",
             min_value=1,
             max_value=max_unfreeze,
             key=ui.widget_default("m_ft_layers", min(max(1, config.fine_tune_layers), max_unfreeze)),
-            help="How many layers, counted back from the cut, may change during fine-tuning. More = more flexible but needs more images.",
+            help="Counted back from the cut: this many layers that have weights (convolutions, dense layers…) "
+            "learn during fine-tuning. Layers without weights (additions, activations) are not counted, and "
+            f"BatchNorm layers always stay frozen. The network cut here has {tunable_layers or 'several'} such layers. "
+            "More = more flexible, but needs more pictures.",
         )
     with col2:
         lr_choices = [1e-6, 3e-6, 1e-5, 3e-5, 1e-4]
@@ -336,7 +402,7 @@ plan = (
     f"{int(image_size)} px images, for up to {config.epochs} epochs"
 )
 if mode == "fine-tune":
-    plan += f", then fine-tune the top {config.fine_tune_layers} layers for up to {config.fine_tune_epochs} epochs"
+    plan += f", then fine-tune {ui.fine_tune_words(config.fine_tune_layers)} for up to {config.fine_tune_epochs} epochs"
 st.markdown(plan + (", with augmentation." if augment else "."))
 if valid and num_classes >= 2 and model_summary is None:
     st.caption("Size and time estimates are not available in this version of tlcore.")
@@ -346,27 +412,37 @@ elif valid and num_classes >= 2:
                       what="estimating the model size")
     if summary:
         trainable = summary.get("trainable_params", summary.get("head_trainable_params"))
-        c1, c2, c3 = st.columns(3)
-        c1.metric("Trainable parameters", ui.format_params(trainable),
-                  help="Numbers the training changes: the new classifier on top of the cut network.")
-        c2.metric("Frozen parameters", ui.format_params(summary.get("frozen_params")),
-                  help="Numbers kept exactly as the pretrained network learned them.")
         seconds = summary.get("seconds_per_epoch")
-        c3.metric("Estimated time per epoch", ui.format_seconds(seconds) if seconds is not None else "—",
-                  help="Measured on this computer with a small test batch; real times vary a little.")
+        ft_seconds = summary.get("fine_tune_seconds_per_epoch") if mode == "fine-tune" else None
+        cols = st.columns(4 if ft_seconds is not None else 3)
+        cols[0].metric("Trainable parameters", ui.format_params(trainable),
+                       help="Numbers the training changes: the new classifier on top of the cut network.")
+        cols[1].metric("Frozen parameters", ui.format_params(summary.get("frozen_params")),
+                       help="Numbers kept exactly as the pretrained network learned them.")
+        how = (f"An estimate, not a promise: a few training steps of a small batch are timed on this computer "
+               f"and scaled to your {num_train:,} training pictures. Real epochs vary.")
+        cols[2].metric("Estimated time per epoch", ui.format_seconds(seconds, precise=True),
+                       help="Training the new classifier. " + how)
+        if ft_seconds is not None:
+            cols[3].metric("Fine-tuning epoch (estimate)", ui.format_seconds(ft_seconds, precise=True),
+                           help="Training the unfrozen top of the network with the classifier. " + how)
         notes = []
         if summary.get("fine_tune_trainable_params") is not None:
+            unfrozen = int(summary.get("fine_tune_layers_unfrozen", config.fine_tune_layers))
             notes.append(
                 f"While fine-tuning, {ui.format_params(summary['fine_tune_trainable_params'])} parameters are trained "
-                f"({summary.get('fine_tune_layers_unfrozen', config.fine_tune_layers)} layers unfrozen) and "
-                f"{ui.format_params(summary.get('fine_tune_frozen_params'))} stay frozen."
+                f"({ui.fine_tune_words(unfrozen)}) and {ui.format_params(summary.get('fine_tune_frozen_params'))} "
+                "stay frozen."
+                + (f" The network cut here has only {unfrozen} layers with weights, so all of them are fine-tuned."
+                   if unfrozen < config.fine_tune_layers else "")
             )
         first = summary.get("first_pass_seconds")
-        if first is not None and seconds is not None and first > 2 * seconds:
+        if first and seconds is not None and first > 2 * seconds:
             notes.append(
                 f"Before the first epoch, every picture goes through the network once to compute its features "
-                f"(about {ui.format_seconds(first)}); they are saved, so later epochs and repeat runs are fast."
+                f"(estimated {ui.format_seconds(first)}); they are saved, so later epochs and repeat runs are fast."
             )
+        notes.append("All times here are estimates from a short test on this computer.")
         for note in notes:
             st.caption(note)
 elif dataset is None:

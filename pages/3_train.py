@@ -33,13 +33,14 @@ if dataset is None:
 else:
     source = ui.dataset_source()
     if source and config.data != source:
-        config = ui.update_config(data=source)
+        config = ui.update_config(data=source, data_name=ui.dataset_display_name(source))
     backbone = Path(config.backbone_file).name if config.backbone_file else config.backbone
     plan = (
         f"**{ui.dataset_display_name(source)}** ({len(ui.class_names(dataset))} classes) · **{backbone}** "
         f"cut at **{config.layer or 'the recommended layer'}** · "
         f"{'feature extraction' if config.mode == 'feature-extraction' else 'fine-tuning'} · "
-        f"up to {config.epochs} epochs{' + ' + str(config.fine_tune_epochs) + ' fine-tuning epochs' if config.mode == 'fine-tune' else ''}"
+        f"up to {config.epochs} epochs"
+        f"{f', then up to {config.fine_tune_epochs} epochs fine-tuning {ui.fine_tune_words(config.fine_tune_layers)}' if config.mode == 'fine-tune' else ''}"
         f"{' · augmentation' if config.augment else ''}{' · random weights (test mode)' if config.weights == 'none' else ''}"
     )
     st.markdown(plan)
@@ -104,8 +105,8 @@ def watch() -> None:
         st.badge(ui.STATUS_WORDS.get(status.status, status.status), icon=ui.STATUS_ICON.get(status.status),
                  color=STATUS_COLOR.get(status.status, "gray"))
     with col_msg:
-        if status.active:
-            st.caption(status.stage_message or progress.phase or status.message)
+        if status.active:  # progress.phase words fine-tuning the way every page does
+            st.caption(progress.phase or status.stage_message or status.message)
     with col_cancel:
         if status.active and st.button("Cancel", icon=":material/stop_circle:", key=f"cancel_{run_id}", width="stretch",
                                        help="Stops at the next step and keeps the best model so far."):
@@ -120,7 +121,8 @@ def watch() -> None:
     m1.metric("Epochs done", len(rows))
     m2.metric("Best validation accuracy", f"{best:.1%}" if best is not None else "—",
               help="Share of the validation pictures (never trained on) the model gets right.")
-    m3.metric("Speed", f"{progress.images_per_s:,.0f} images/s" if progress.images_per_s else "—")
+    speed_label, speed_value, speed_help = ui.speed_metric(progress)
+    m3.metric(speed_label, speed_value, help=speed_help)
     if status.active:
         m4.metric("Time left", ui.format_seconds(progress.seconds_left) if progress.seconds_left is not None else "—")
     else:
@@ -140,6 +142,9 @@ def watch() -> None:
             st.caption(":material/lightbulb: Training accuracy is much higher than validation accuracy: the model is "
                        "memorising. More pictures, augmentation or more dropout can help.")
 
+    verdict = next((ev for ev in reversed(events) if ev.get("type") == "fine_tune_result"), None)
+    if verdict and verdict.get("message"):  # which weights were kept after fine-tuning, and why
+        st.info(str(verdict["message"]), icon=":material/compare_arrows:")
     if status.status == "finished":
         acc = f" Validation accuracy: **{status.accuracy:.1%}**." if status.accuracy is not None else ""
         st.success(f"Training finished.{acc}", icon=":material/check_circle:")

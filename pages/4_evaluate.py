@@ -68,7 +68,15 @@ st.caption(
 normalized = st.toggle("Show as share of each true class (%)", value=False, key="eval_normalized")
 
 
-def confusion_figure(matrix: list[list[int]], classes: list[str], normalized: bool) -> go.Figure:
+any_label = "any class"
+for key in ("eval_true", "eval_pred"):  # the filters of section 4; a click on a cell sets them
+    if st.session_state.get(key) not in [any_label, *classes]:
+        st.session_state[key] = any_label
+
+
+def confusion_figure(matrix: list[list[int]], classes: list[str], normalized: bool,
+                     selected: tuple[str | None, str | None] = (None, None)) -> go.Figure:
+    """The confusion matrix; ``selected`` (true, predicted) is outlined: a cell, a row or a column."""
     n = len(classes)
     totals = [sum(row) or 1 for row in matrix]
     z = [[matrix[i][j] / totals[i] if normalized else matrix[i][j] for j in range(n)] for i in range(n)]
@@ -87,6 +95,13 @@ def confusion_figure(matrix: list[list[int]], classes: list[str], normalized: bo
     fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", customdata=custom, hovertext=hover, hoverinfo="text",
                              marker=dict(symbol="square", size=cell_px, color="rgba(0,0,0,0)", opacity=0.01),
                              showlegend=False, name="cells"))
+    true_cls, pred_cls = selected
+    if true_cls in classes or pred_cls in classes:
+        rows = [classes.index(true_cls)] * 2 if true_cls in classes else [0, n - 1]
+        cols = [classes.index(pred_cls)] * 2 if pred_cls in classes else [0, n - 1]
+        fig.add_shape(type="rect", xref="x", yref="y", x0=cols[0] - 0.5, x1=cols[1] + 0.5,
+                      y0=rows[0] - 0.5, y1=rows[1] + 0.5, line=dict(color="#d62728", width=4),
+                      fillcolor="rgba(0,0,0,0)", name="selected")
     # Fixed ranges: the big invisible markers must not pad the axes.
     fig.update_xaxes(title="predicted class", side="bottom", type="category", range=[-0.5, n - 0.5], fixedrange=True)
     fig.update_yaxes(title="true class", type="category", range=[n - 0.5, -0.5], fixedrange=True)
@@ -95,22 +110,36 @@ def confusion_figure(matrix: list[list[int]], classes: list[str], normalized: bo
     return fig
 
 
-selected_cell = None
+def _clicked_cell(points: list[dict]) -> tuple[str, str] | None:
+    """(true, predicted) of the clicked marker, from its customdata (or its x/y)."""
+    if not points:
+        return None
+    data = points[0].get("customdata")
+    if isinstance(data, (list, tuple)) and len(data) == 2:
+        return str(data[0]), str(data[1])
+    if points[0].get("x") is not None and points[0].get("y") is not None:
+        return str(points[0]["y"]), str(points[0]["x"])
+    return None
+
+
+# The filters below are the one truth about which cell is chosen; the chart only reports clicks.
+# Each click is read once and then the chart starts afresh under a new key, so the next click,
+# on the same cell too (say after "Show all"), is a new selection that Streamlit reports.
+chart_key = f"eval_cm_{run_id}_{split}_{st.session_state.get('_eval_cm_clicks', 0)}"
+
+
+def _on_cell_click() -> None:
+    selection = (st.session_state.get(chart_key) or {}).get("selection") or {}
+    cell = _clicked_cell(list(selection.get("points") or []))
+    if cell and cell[0] in classes and cell[1] in classes:
+        st.session_state["eval_true"], st.session_state["eval_pred"] = cell
+    st.session_state["_eval_cm_clicks"] = st.session_state.get("_eval_cm_clicks", 0) + 1
+
+
 if matrix and classes:
-    event = st.plotly_chart(confusion_figure(matrix, classes, normalized), width="stretch", key=f"eval_cm_{run_id}_{split}",
-                            on_select="rerun", selection_mode="points")
-    points = event.selection.points if event is not None else []
-    if points:
-        point = points[0]
-        data = point.get("customdata")
-        if isinstance(data, (list, tuple)) and len(data) == 2:
-            selected_cell = (str(data[0]), str(data[1]))
-        elif point.get("x") is not None and point.get("y") is not None:
-            selected_cell = (str(point["y"]), str(point["x"]))
-    # A new click sets the filters below (they can also be changed by hand).
-    if selected_cell and st.session_state.get("_eval_last_click") != selected_cell:
-        st.session_state["_eval_last_click"] = selected_cell
-        st.session_state["eval_true"], st.session_state["eval_pred"] = selected_cell
+    chosen = tuple(None if st.session_state[k] == any_label else st.session_state[k] for k in ("eval_true", "eval_pred"))
+    st.plotly_chart(confusion_figure(matrix, classes, normalized, chosen), width="stretch", key=chart_key,
+                    on_select=_on_cell_click, selection_mode="points")
 
 # --------------------------------------------------------------------------- per class
 st.header("3 · Scores per class", anchor=False)
@@ -136,10 +165,6 @@ st.dataframe(
 # --------------------------------------------------------------------------- mistakes
 st.header("4 · Pictures it got wrong", anchor=False)
 mistakes = list(result.get("misclassified") or [])
-any_label = "any class"
-for key in ("eval_true", "eval_pred"):
-    if st.session_state.get(key) not in [any_label, *classes]:
-        st.session_state[key] = any_label
 col_t, col_p, col_n = st.columns([2, 2, 1], vertical_alignment="bottom")
 with col_t:
     true_filter = st.selectbox("True class", [any_label, *classes], key="eval_true")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 
-import plotly.graph_objects as go
 import streamlit as st
 
 import ui_state as ui
@@ -100,13 +99,7 @@ for index, ((name, data), guesses) in enumerate(zip(good, results)):
                     st.caption("The model is fairly sure, but not certain.")
                 else:
                     st.caption("The model is unsure. A low score can mean the picture looks like none of your classes.")
-                fig = go.Figure(go.Bar(
-                    x=[p for _, p in guesses][::-1], y=[c for c, _ in guesses][::-1], orientation="h",
-                    text=[f"{p:.1%}" for _, p in guesses][::-1], textposition="auto",
-                    marker_color=["#1f77b4"] * (len(guesses) - 1) + ["#2ca02c"],
-                ))
-                fig.update_layout(height=60 + 40 * len(guesses), margin=dict(l=10, r=10, t=10, b=10),
-                                  xaxis=dict(range=[0, 1], tickformat=".0%", title="probability"))
+                fig = ui.probability_figure(guesses)
                 st.plotly_chart(fig, width="stretch", key=f"predict_bar_{index}")
 
 ui.next_step("runs", "Next: download the model")

@@ -34,25 +34,34 @@ def _best_val(events: list[dict]) -> float | None:
 
 
 events_by_run = {r.run_id: (ui.call(read_events, r.run_dir) or []) for r in runs}
-table = []
+STATUS_SHORT = {**ui.STATUS_WORDS, "interrupted": "Interrupted"}  # the long story is on the Train page
+MODE_SHORT = {"feature-extraction": "feature extraction", "fine-tune": "fine-tuning"}
+# Few, narrow columns so the table fits the page without a sideways scroll; every other
+# setting is in "All settings of each run" below.
+table, settings = [], []
 for r in runs:
     c = r.config or {}
     rows = ui.epoch_rows(events_by_run[r.run_id])
     table.append({
         "run": r.run_id,
-        "status": ui.STATUS_WORDS.get(r.status, r.status),
+        "status": STATUS_SHORT.get(r.status, r.status),
         "accuracy": r.accuracy if r.accuracy is not None else _best_val(events_by_run[r.run_id]),
         "test accuracy": r.test_accuracy,
         "backbone": Path(c["backbone_file"]).name if c.get("backbone_file") else c.get("backbone"),
+        "mode": MODE_SHORT.get(c.get("mode"), c.get("mode")),
+        "epochs": len(rows),
+        "time": ui.format_seconds(r.seconds) if r.seconds else "—",
+    })
+    settings.append({
+        "run": r.run_id,
         "layer": c.get("layer") or "(recommended)",
-        "mode": c.get("mode"),
         "weights": c.get("weights"),
         "image size": c.get("image_size") or "native",
-        "epochs run": len(rows),
         "batch": c.get("batch_size"),
         "learning rate": c.get("learning_rate"),
+        "fine-tuning": (ui.fine_tune_words(c.get("fine_tune_layers", 0)) + f", rate {c.get('fine_tune_learning_rate'):g}"
+                        if c.get("mode") == "fine-tune" and c.get("fine_tune_learning_rate") is not None else "—"),
         "augment": bool(c.get("augment")),
-        "time": ui.format_seconds(r.seconds) if r.seconds else "—",
         "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)) if r.started else "—",
     })
 if all(row["test accuracy"] is None for row in table):  # no test/ folder: no empty column
@@ -68,13 +77,24 @@ event = st.dataframe(
     selection_default={"selection": {"rows": finished_rows}} if finished_rows else None,
     key="runs_table",
     column_config={
+        "run": st.column_config.TextColumn("run", width="medium"),
+        "status": st.column_config.TextColumn("status", width="small"),
         "accuracy": st.column_config.ProgressColumn("accuracy", min_value=0.0, max_value=1.0, format="percent",
-                                                    help="Validation accuracy (best epoch while running)."),
-        "test accuracy": st.column_config.ProgressColumn("test accuracy", min_value=0.0, max_value=1.0, format="percent"),
-        "learning rate": st.column_config.NumberColumn("learning rate", format="%g"),
-        "augment": st.column_config.CheckboxColumn("augment"),
+                                                    width="small", help="Validation accuracy (best epoch while running)."),
+        "test accuracy": st.column_config.ProgressColumn("test accuracy", min_value=0.0, max_value=1.0,
+                                                         format="percent", width="small"),
+        "backbone": st.column_config.TextColumn("backbone", width="small"),
+        "mode": st.column_config.TextColumn("mode", width="small"),
+        "epochs": st.column_config.NumberColumn("epochs", width="small", help="Epochs trained, both stages together."),
+        "time": st.column_config.TextColumn("time", width="small"),
     },
 )
+with st.expander("All settings of each run", icon=":material/tune:"):
+    st.dataframe(
+        settings, hide_index=True, width="stretch", key="runs_settings",
+        column_config={"learning rate": st.column_config.NumberColumn("learning rate", format="%g"),
+                       "augment": st.column_config.CheckboxColumn("augment")},
+    )
 selected = [runs[i].run_id for i in (event.selection.rows if event is not None else []) if i < len(runs)]
 
 # --------------------------------------------------------------------------- curves
@@ -110,10 +130,11 @@ MIME = {".keras": "application/octet-stream", ".json": "application/json", ".zip
         ".tflite": "application/octet-stream", ".md": "text/markdown", ".parquet": "application/octet-stream"}
 
 
-def _download(label: str, path: Path, help_text: str, key: str, file_name: str | None = None) -> None:
+def _download(label: str, path: Path, help_text: str, key: str, file_name: str | None = None, data=None) -> None:
     name = file_name or f"{run_id}-{path.name}"
     st.download_button(
-        label, data=lambda p=path: p.read_bytes(), file_name=name, mime=MIME.get(path.suffix, "application/octet-stream"),
+        label, data=data or (lambda p=path: p.read_bytes()), file_name=name,
+        mime=MIME.get(path.suffix, "application/octet-stream"),
         key=key, help=help_text, icon=":material/download:", on_click="ignore", width="stretch",
     )
 
@@ -127,16 +148,29 @@ with c1:
 with c2:
     if (run_dir / "labels.json").is_file():
         _download("Class names (labels.json)", run_dir / "labels.json", "The class of each model output, in order.", "dl_labels")
+shareable_run_config = ui.tl_optional("export", "shareable_run_config")
 with c3:
+    # The shared copy names the dataset, not this server's folders (which hold the workspace code).
     _download("Settings (config.json)", run_dir / "config.json",
-              "Every setting of this run; `tlcore train --config config.json` trains it again.", "dl_config")
+              "Every setting of this run; point `data` at your copy of the images and "
+              "`tlcore train --config config.json` trains it again.", "dl_config",
+              data=(lambda: shareable_run_config(run_dir)) if shareable_run_config is not None else None)
 
 export_run = ui.tl_optional("export", "export_run")
 featurize = ui.tl_optional("features", "featurize")
+export_accuracy = ui.tl_optional("export", "export_accuracy")
+measured = (ui.call(export_accuracy, run_dir, what="reading the exported models' accuracy")
+            if export_accuracy is not None else None)
+SPLIT_WORDS = {"val": "validation", "test": "test", "train": "training"}
+if measured:
+    quant_help = (f"About 4× smaller. Accuracy measured at export: {measured['tflite_int8']:.1%} "
+                  f"(the float model: {measured['float']:.1%}).")
+else:
+    quant_help = "About 4× smaller. Its accuracy is measured on the validation images when it is made."
 FILES = {  # what export_run writes into <run>/export/
     "saved_model.zip": ("TensorFlow SavedModel (.zip)", "For TensorFlow Serving and tf.saved_model.load."),
     "model.tflite": ("TensorFlow Lite", "For phones and small devices (float32)."),
-    "model_quant.tflite": ("TensorFlow Lite, 8-bit", "About 4× smaller, nearly as accurate."),
+    "model_quant.tflite": ("TensorFlow Lite, 8-bit", quant_help),
     "model_card.md": ("Model card (.md)", "A plain description: data, settings, scores, how to use, limits."),
     "model_info.json": ("Model info (.json)", "Input size and format, for developers."),
     "features.parquet": ("Features table (Parquet)", "The bottleneck features of every picture, for your own analysis."),
@@ -150,6 +184,22 @@ if present:
         with cols[i % 3]:
             label, help_text = FILES[name]
             _download(label, export_dir / name, help_text, f"dl_{name}")
+
+if measured:
+    st.markdown("**Accuracy of the exported models**, measured when they were made")
+    a1, a2, a3 = st.columns(3)
+    a1.metric("Keras model (float)", f"{measured['float']:.1%}",
+              help="The model as trained: the .keras file, the SavedModel and the float TFLite file.")
+    a2.metric("TensorFlow Lite, 8-bit", f"{measured['tflite_int8']:.1%}",
+              delta=f"{(measured['tflite_int8'] - measured['float']) * 100:+.1f} points", delta_color="normal",
+              help="The quantized file, run with TensorFlow Lite on the same pictures.")
+    if measured.get("disagree") is not None:
+        a3.metric("Pictures they answer differently", f"{int(measured['disagree'])}")
+    which = " ".join(part for part in (f"{int(measured['images']):,}" if measured.get("images") else "",
+                                       SPLIT_WORDS.get(measured.get("split"), str(measured.get("split") or "")))
+                     if part)
+    st.caption(f"Both measured on the same {which} pictures. With few pictures, one picture is several points: "
+               "small differences can be chance.")
 
 export_key, features_key = ui.task_key(run_id, "export"), ui.task_key(run_id, "features")
 b1, b2 = st.columns(2)

@@ -75,3 +75,19 @@ def hymenoptera_dir() -> Path:
 @pytest.fixture(scope="session")
 def chest_xray_dir() -> Path:
     return require(DATASETS / "chest_xray", "The chest X-ray dataset")
+
+
+@pytest.fixture(scope="session")
+def random_weights(tmp_path_factory) -> str:
+    """A weights file of a randomly initialised MobileNetV2 (no top).
+
+    ``weights="none"`` trains the whole network from scratch; tests of the frozen-backbone
+    paths (feature cache, head, fine-tuning) load this file instead, like pretrained weights,
+    offline and fast.
+    """
+    import keras
+
+    path = tmp_path_factory.mktemp("random_weights") / "mobilenet_v2_random.weights.h5"
+    keras.utils.set_random_seed(0)
+    keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(224, 224, 3)).save_weights(path)
+    return str(path)

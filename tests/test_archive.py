@@ -40,8 +40,16 @@ def _refused(zip_path: Path, dest: Path, *words: str, limits: ZipLimits = ZipLim
     for word in words:
         assert word.lower() in message.lower(), message
     assert "Fix:" in message
+    for python_words in _PYTHON_WORDS:  # plain words only, never the exception's own text
+        assert python_words.lower() not in message.lower(), message
+    assert str(zip_path.parent) not in message  # nor a folder on the server
     assert _files_under(zip_path.parent) == before  # nothing written, not even in dest
     return message
+
+
+# What zipfile, zlib and the OS say when a zip is broken (seen in messages before issue 10, item 14).
+_PYTHON_WORDS = ("File is not a zip file", "Bad CRC", "CRC-32", "Error -3", "Errno", "zlib", "BadZipFile",
+                 "Truncated file header", "invalid stored block", "Bad magic number", "Overlapped entries")
 
 
 def test_extracts_a_plain_zip(tmp_path):
@@ -138,7 +146,7 @@ def test_truncated_zip_is_refused(tmp_path):
     whole = _zip(tmp_path / "whole.zip", {f"cats/{i}.png": _png() for i in range(5)})
     cut = tmp_path / "cut.zip"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    _refused(cut, tmp_path / "out", "not a valid zip", "truncated")
+    _refused(cut, tmp_path / "out", "damaged or incomplete", "upload it again")
 
 
 def test_corrupt_entry_data_is_refused_and_cleaned_up(tmp_path):
@@ -147,13 +155,20 @@ def test_corrupt_entry_data_is_refused_and_cleaned_up(tmp_path):
     at = data.find(b"x" * 100)
     data[at : at + 100] = b"y" * 100  # same length, wrong CRC
     zip_path.write_bytes(bytes(data))
-    _refused(zip_path, tmp_path / "out", "corrupt")
+    _refused(zip_path, tmp_path / "out", "damaged or incomplete")
 
 
-def test_text_file_named_zip_is_refused(tmp_path):
+def test_text_file_named_zip_is_refused_in_plain_words(tmp_path):
     zip_path = tmp_path / "data.zip"
     zip_path.write_text("I am not a zip\n")
-    _refused(zip_path, tmp_path / "out", "not a valid zip")
+    message = _refused(zip_path, tmp_path / "out", "'data.zip' is not a zip archive", "Compress")
+    assert not message.rstrip(".").endswith(")"), message  # no "(File is not a zip file)" tail
+
+
+def test_an_empty_upload_is_refused_in_plain_words(tmp_path):
+    zip_path = tmp_path / "data.zip"
+    zip_path.write_bytes(b"")
+    _refused(zip_path, tmp_path / "out", "is empty", "upload it again")
 
 
 def test_missing_zip(tmp_path):
@@ -198,7 +213,7 @@ def test_lying_declared_size_does_not_get_through(tmp_path):
     central = data.find(b"PK\x01\x02", data.find(b"PK\x01\x02") + 4)  # second entry's header
     data[central + 24 : central + 28] = (10).to_bytes(4, "little")  # uncompressed size
     zip_path.write_bytes(bytes(data))
-    _refused(zip_path, tmp_path / "out", "corrupt")
+    _refused(zip_path, tmp_path / "out", "damaged or incomplete")
 
 
 def test_depth_limit(tmp_path):

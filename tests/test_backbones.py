@@ -86,3 +86,31 @@ def test_real_imagenet_weights_load_through_the_normal_path_at_any_size(real_ker
     small = build_full_backbone("MobileNetV2", weights="imagenet", image_size=160)
     for a, b in zip(native.get_weights(), small.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_cut_points_report_the_parameters_the_cut_network_keeps():
+    # Good cut points (block_N_add, out_relu) own no weights themselves, so their own count is 0;
+    # the table must show what cutting there keeps.
+    rows = list_layers("MobileNetV2", image_size=64)
+    starred = [row for row in rows if row.recommended]
+    assert starred and all(row.params == 0 for row in starred if row.type == "Add")
+    assert all(row.params_up_to > 0 for row in starred)
+    kept = [row.params_up_to for row in starred]
+    assert kept == sorted(kept), "deeper cuts keep more"
+    for row in starred[:3] + starred[-1:]:
+        cut = build_base("MobileNetV2", weights="none", image_size=64, layer=row.name)
+        assert row.params_up_to == cut.count_params(), row.name
+    vgg = {row.name: row for row in list_layers("VGG16", image_size=64)}
+    assert vgg["block1_pool"].params_up_to == (3 * 3 * 3 * 64 + 64) + (3 * 3 * 64 * 64 + 64)
+    assert vgg["block1_conv1"].fine_tunable and not vgg["block1_pool"].fine_tunable
+    bn = next(row for row in rows if row.type == "BatchNormalization")
+    assert bn.params > 0 and not bn.fine_tunable, "BatchNorm stays frozen, so fine-tuning does not count it"
+
+
+def test_measure_speed_gives_images_per_second_on_this_machine():
+    from tlcore.backbones import measure_speed
+
+    speed = measure_speed("MobileNetV3Small", image_size=32, batch_size=2, repeats=1)
+    assert speed > 0
+    with pytest.raises(TLCoreError, match="at least 1"):
+        measure_speed("MobileNetV3Small", image_size=32, batch_size=0)

@@ -201,3 +201,51 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights, shapes
     assert abs(a - b).max() < 1e-5
     top = predict_images(from_download, probe[:1], top_k=2)
     assert len(top) == 1 and len(top[0]) == 2
+
+
+def test_confusion_matrix_cell_can_be_clicked_again_after_show_all(browser, tmp_path):
+    """A real click in Plotly, twice on the same cell after "Show all" (no training: a written run folder)."""
+    from playwright.sync_api import expect
+    from test_pages import make_dataset, write_run
+
+    workspace = tmp_path / "workspace"
+    code = "browsersession01"
+    env = {"session_dir": workspace / "sessions" / code, "data_root": tmp_path / "data"}
+    make_dataset(env["data_root"] / "shapes")
+    write_run(env, "20250101-120000-mobilenetv2-fe")
+    running = start_server(workspace)
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{running.url}/evaluate?ws={code}")
+        page.get_by_text("Which classes get mixed up").first.wait_for()
+        wait_idle(page)
+        no_exception(page)
+        true_box = page.locator('[data-testid="stSelectbox"]').filter(has_text="True class").get_by_role("combobox")
+        pred_box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Predicted as").get_by_role("combobox")
+
+        def outlines() -> int:
+            return page.evaluate("() => document.querySelectorAll('[data-testid=\"stPlotlyChart\"] "
+                                 ".js-plotly-plot')[0]._fullLayout.shapes.filter(s => s.type === 'rect').length")
+
+        click_matrix_cell(page, row=1, col=0, n=3)  # true square, predicted circle
+        expect(true_box).to_have_value("square", timeout=30_000)
+        expect(pred_box).to_have_value("circle")
+        assert outlines() == 1, "the chosen cell is outlined"
+        page.get_by_role("button", name="Show all").click()
+        wait_idle(page)
+        expect(true_box).to_have_value("any class")
+        assert outlines() == 0
+        for _ in range(2):
+            click_matrix_cell(page, row=1, col=0, n=3)
+            expect(true_box).to_have_value("square", timeout=30_000)
+            expect(pred_box).to_have_value("circle")
+            assert outlines() == 1
+            page.get_by_role("button", name="Show all").click()
+            wait_idle(page)
+            expect(true_box).to_have_value("any class")
+        no_exception(page)
+        context.close()
+    finally:
+        running.stop()

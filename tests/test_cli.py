@@ -237,3 +237,17 @@ def test_train_end_to_end(tiny_dataset, tmp_path):
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["epochs"], config["image_size"], config["weights"]) == (2, 64, "none")
     assert config["data"] == str(tiny_dataset.resolve())  # absolute: replayable from anywhere
+
+
+def test_train_names_the_dataset_as_the_user_gave_it(tmp_path):
+    """Shared files (config.json, model card) name the dataset by ``data_name``, never by its path."""
+    from tlcore.config import TrainConfig, save_config
+
+    args = cli.build_parser().parse_args(["train", str(tmp_path / "my_flowers.zip")])
+    config = cli._config_from_args(args)
+    assert config.data == str((tmp_path / "my_flowers.zip").resolve()) and config.data_name == "my_flowers"
+    save_config(TrainConfig(data=str(tmp_path / "tulips"), data_name="Tulips 2024"), tmp_path / "config.json")
+    args = cli.build_parser().parse_args(["train", "--config", str(tmp_path / "config.json")])
+    assert cli._config_from_args(args).data_name == "Tulips 2024"  # the config's own name is kept
+    args = cli.build_parser().parse_args(["train", str(tmp_path / "roses"), "--config", str(tmp_path / "config.json")])
+    assert cli._config_from_args(args).data_name == "roses"  # another dataset: not the config's old name

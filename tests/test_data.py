@@ -167,7 +167,8 @@ def test_hidden_files_in_a_folder_are_ignored_and_reported(tmp_path):
 def test_bad_zips_raise_with_the_fix(tmp_path):
     bad = tmp_path / "bad.zip"
     bad.write_text("not a zip")
-    _error(bad, "not a valid zip", workspace=Workspace(tmp_path / "ws"))
+    message = _error(bad, "is not a zip archive", workspace=Workspace(tmp_path / "ws"))
+    assert "File is not a zip file" not in message
     evil = tmp_path / "evil.zip"
     with zipfile.ZipFile(evil, "w") as zf:
         zf.writestr("../evil.png", b"x")
@@ -268,6 +269,43 @@ def test_class_names_differing_only_by_case(tmp_path):
     if len({p.name for p in tmp_path.iterdir()}) < 3:
         pytest.skip("case-insensitive file system")
     _error(tmp_path, "'Cats'", "'cats'", "upper/lower case", "rename")
+
+
+CAFE_NFC, CAFE_NFD = "caf\u00e9", "cafe\u0301"  # one name, composed (Windows) and decomposed (macOS)
+
+
+@pytest.mark.parametrize("as_zip", [False, True], ids=["folder", "zip"])
+def test_class_folders_named_alike_in_two_unicode_forms_are_one_class(tmp_path, as_zip):
+    folder = _classes(tmp_path / "drinks", {CAFE_NFC: 4, CAFE_NFD: 3, "tea": 5})
+    if len({p.name for p in folder.iterdir()}) < 3:
+        pytest.skip("this file system stores both spellings as one folder")
+    source = _zip_tree(folder, tmp_path / "drinks.zip") if as_zip else folder
+    if as_zip:
+        assert {n.split("/")[0] for n in zipfile.ZipFile(source).namelist()} == {CAFE_NFC, CAFE_NFD, "tea"}
+    ds = load_dataset(source, workspace=Workspace(tmp_path / "ws"))
+    assert ds.classes == [CAFE_NFC, "tea"]
+    assert "Classes (2): café, tea" in ds.report.to_text()
+    counts = {split: per_class[CAFE_NFC] for split, per_class in ds.report.counts.items()}
+    assert sum(counts.values()) == 7  # the images of both folders
+    assert {s.label for s in ds.samples if Path(s.path).parent.name == CAFE_NFD} == {0}
+    merged = [w for w in ds.report.warnings if "merged into one class 'café'" in w]
+    assert len(merged) == 1 and "Unicode" in merged[0], ds.report.warnings
+
+
+def test_unicode_forms_are_matched_between_train_and_val(tmp_path):
+    _classes(tmp_path / "train", {CAFE_NFC: 4, "tea": 4})
+    _classes(tmp_path / "val", {CAFE_NFD: 2, "tea": 2})  # val/ zipped on another system
+    ds = load_dataset(tmp_path)
+    assert ds.classes == [CAFE_NFC, "tea"]
+    assert ds.report.counts["val"] == {CAFE_NFC: 2, "tea": 2}
+    assert not any("merged" in w for w in ds.report.warnings)  # one folder per split: nothing to merge
+
+
+def test_unicode_forms_still_differing_by_case_are_refused(tmp_path):
+    _classes(tmp_path, {CAFE_NFD: 3, "CAF\u00c9": 3, "tea": 3})
+    if len({p.name for p in tmp_path.iterdir()}) < 3:
+        pytest.skip("case-insensitive file system")
+    _error(tmp_path, "upper/lower case")
 
 
 def test_more_than_a_hundred_classes(tmp_path):

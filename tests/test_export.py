@@ -194,3 +194,172 @@ def test_export_refuses_bad_requests(exported, tmp_path, monkeypatch):
     monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
     with pytest.raises(TLCoreError, match="TensorFlow backend"):
         export_model(exported["model"], tmp_path / "jax", CLASSES, formats=["savedmodel"])
+
+
+# ---------------------------------------------------------------- what may be shared (issue 10, items 4 and 9)
+@pytest.fixture(scope="module")
+def session_run(tmp_path_factory, tiny_dataset):
+    """A run trained as the app trains one: a zip uploaded into a session workspace, then exported.
+
+    The dataset is ``my_flowers.zip``; the run's settings point at the folder it was extracted
+    to, inside ``<root>/sessions/<code>/datasets/``, as the Data page leaves them.
+    """
+    import uuid
+
+    from tlcore.data import load_dataset
+    from tlcore.export import export_run
+    from tlcore.train import train
+    from tlcore.workspace import Workspace
+
+    code = "ws" + uuid.uuid4().hex  # a session code that cannot occur by chance
+    ws = Workspace.for_session(code, root=tmp_path_factory.mktemp("server"))
+    upload = ws.uploads_dir / "my_flowers.zip"
+    with zipfile.ZipFile(upload, "w") as zf:
+        for image in sorted(tiny_dataset.rglob("*.png")):
+            zf.write(image, str(image.relative_to(tiny_dataset)))  # no top folder: only the zip has the name
+    dataset = load_dataset(upload, workspace=ws)
+    upload.unlink()  # the Data page removes the upload once it is extracted
+    config = TrainConfig(data=str(dataset.root), data_name="my_flowers", backbone="VGG16", layer="block2_pool",
+                         weights="none", image_size=32, epochs=3, batch_size=8)
+    run_dir = ws.runs_dir / "20250101-000000-vgg16-fe"
+    result = train(config, run_dir, workspace=ws)
+    paths = export_run(run_dir)
+    return {"code": code, "ws": ws, "run": run_dir, "paths": paths, "result": result, "dataset": dataset}
+
+
+def _downloadable_files(run_dir):
+    """``(name, bytes)`` of everything the Runs page offers for a run, zips also opened member by member."""
+    from tlcore.export import shareable_run_config
+
+    files = [("model.keras", (run_dir / "model.keras").read_bytes()),
+             ("labels.json", (run_dir / "labels.json").read_bytes()),
+             ("config.json (shareable)", shareable_run_config(run_dir))]
+    files += [(str(p.relative_to(run_dir)), p.read_bytes()) for p in sorted((run_dir / "export").rglob("*"))
+              if p.is_file()]
+    opened = []
+    for name, data in files:
+        if data[:2] == b"PK":
+            import io
+
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                opened += [(f"{name}!{member}", zf.read(member)) for member in zf.namelist()]
+    return files + opened
+
+
+def test_no_downloadable_file_names_the_workspace_or_a_server_folder(session_run):
+    run_dir, code, ws = session_run["run"], session_run["code"], session_run["ws"]
+    files = _downloadable_files(run_dir)
+    names = {name for name, _ in files}
+    assert {"model.keras!config.json", "export/model_card.md", "export/config.json", "export/model_info.json",
+            "export/saved_model.zip!saved_model/saved_model.pb", "export/model_quant.tflite"} <= names, names
+    secrets = [code, str(ws.root), str(ws.root.parent), str(run_dir.resolve()),
+               str(session_run["dataset"].root)]
+    for name, data in files:
+        for secret in secrets:
+            for encoding in ("utf-8", "utf-16-le"):  # also as Windows-style wide text inside binaries
+                assert secret.encode(encoding) not in data, f"{name} contains {secret!r}"
+        assert b"/sessions/" not in data, name
+    # ... while the dataset is named as the user named it
+    card = (run_dir / "export" / "model_card.md").read_text(encoding="utf-8")
+    assert "my_flowers" in card
+    shared = json.loads((run_dir / "export" / "config.json").read_text(encoding="utf-8"))
+    assert shared["data"] == "my_flowers" and shared["data_name"] == "my_flowers"
+    assert shared["backbone"] == "VGG16" and shared["image_size"] == 32  # the rest of the settings is kept
+    assert json.loads((run_dir / "export" / "model_info.json").read_text(encoding="utf-8"))["data"] == "my_flowers"
+
+
+def test_the_dataset_name_comes_from_the_zip_when_no_name_was_given(session_run):
+    from tlcore.export import shareable_config
+
+    config = json.loads((session_run["run"] / "config.json").read_text(encoding="utf-8"))
+    assert session_run["code"] in config["data"]  # the run's own settings keep the real folder (to reproduce it)
+    config["data_name"] = None
+    assert shareable_config(config)["data"] == "my_flowers"  # the zip's name, from the extraction marker
+    del config["data_name"]  # a run made before data_name existed
+    assert shareable_config(config)["data"] == "my_flowers"
+    config = TrainConfig(data=f"/srv/app/sessions/{session_run['code']}", backbone_file="/home/me/My Net.keras",
+                         weights="/srv/app/sessions/abc/uploads/w.h5")
+    shared = shareable_config(config)
+    assert shared["data"] == "dataset" and shared["backbone_file"] == "My Net.keras" and shared["weights"] == "w.h5"
+    assert shareable_config(TrainConfig(data="/data/xrays.zip"))["data"] == "xrays"
+    assert shareable_config(TrainConfig(data="/data/xrays/", weights="imagenet"))["weights"] == "imagenet"
+
+
+def test_the_8bit_model_is_measured_against_the_float_model(session_run):
+    from tlcore.export import export_accuracy
+
+    accuracy = export_accuracy(session_run["run"])
+    evaluation = session_run["result"].evaluation
+    val = session_run["dataset"].split("val")
+    assert accuracy is not None and accuracy["split"] == "val" and accuracy["images"] == len(val) > 0
+    # the float model, measured again at export, scores what training's evaluation scored
+    assert accuracy["float"] == pytest.approx(evaluation["accuracy"])
+    assert 0 <= accuracy["tflite_int8"] <= 1 and 0 <= accuracy["disagree"] <= len(val)
+    info = json.loads(session_run["paths"]["info"].read_text(encoding="utf-8"))
+    assert info["accuracy"] == accuracy
+    card = session_run["paths"]["card"].read_text(encoding="utf-8")
+    line = (f"float: {100 * accuracy['float']:.1f} %, 8-bit TFLite: {100 * accuracy['tflite_int8']:.1f} % "
+            f"on {len(val)} validation images")
+    assert line in card
+    assert "nearly as accurate" not in card
+
+
+def test_export_accuracy_is_none_without_a_measured_8bit_export(exported, tmp_path):
+    from tlcore.export import export_accuracy, export_model
+
+    assert export_accuracy(tmp_path) is None  # never exported
+    # the module's run names no dataset, so the 8-bit model could not be measured; the card says why
+    assert export_accuracy(exported["run"]) is None
+    card = exported["paths"]["card"].read_text(encoding="utf-8")
+    assert "8-bit model's accuracy was not measured: the run's settings do not name its dataset" in card
+    info = json.loads(exported["paths"]["info"].read_text(encoding="utf-8"))
+    assert info["accuracy"]["tflite_int8"] is None
+    paths = export_model(exported["model"], tmp_path / "float_only", CLASSES, formats=["tflite"])
+    assert "accuracy" not in json.loads(paths["info"].read_text(encoding="utf-8"))
+
+
+def test_the_features_table_names_no_server_folder(session_run, tmp_path):
+    from tlcore.config import load_config
+    from tlcore.features import featurize
+
+    out = featurize(load_config(session_run["run"] / "config.json"), tmp_path / "features.parquet",
+                    workspace=session_run["ws"])
+    import pandas as pd
+
+    assert session_run["code"].encode() not in out.read_bytes()
+    frame = pd.read_parquet(out)  # the bytes may be compressed: the values too
+    text_columns = [c for c in frame.columns if frame[c].dtype == object and c != "features"]
+    assert not frame[text_columns].map(lambda v: session_run["code"] in str(v)).any().any()
+
+
+def test_the_cards_data_report_keeps_its_sentences_but_no_server_folder():
+    from tlcore.export import _shareable_report
+
+    root = "/srv/app/sessions/Secret123/datasets/0f3a/my_flowers"
+    report = {"source": "/srv/app/sessions/Secret123/uploads/my_flowers.zip", "root": root,
+              "skipped": [{"path": "cats/notes.txt", "reason": "not an image"},
+                          {"path": f"{root}/odd.png", "reason": "not a regular file"}],
+              "warnings": ["The val folder has no usable images; add images to val/<class name>/ to choose them.",
+                           f"Could not read {root}/dogs/3.png."]}
+    shared = _shareable_report(report, None)
+    assert shared["source"] == "my_flowers" and "root" not in shared
+    assert shared["warnings"][0] == report["warnings"][0]  # a sentence with a slash is kept whole
+    assert shared["warnings"][1] == "Could not read dogs/3.png."
+    assert [s["path"] for s in shared["skipped"]] == ["cats/notes.txt", "odd.png"]
+    assert "Secret123" not in json.dumps(shared) and "/srv" not in json.dumps(shared)
+
+
+def test_a_workspace_code_left_in_any_setting_is_cut_from_the_shared_files(exported, tmp_path):
+    from tlcore.export import export_model
+
+    code = "Qx7secretCode42"
+    where = f"/srv/app/sessions/{code}"
+    config = dict(CONFIG.to_dict(), data=f"{where}/datasets/0f3a", fine_tune_from=f"layer named after {where}/x")
+    report = {"source": f"{where}/uploads/shapes.zip", "root": f"{where}/datasets/0f3a",
+              "warnings": [f"A note naming {where}/cache/features (made up)."]}
+    paths = export_model(exported["model"], tmp_path, CLASSES, formats=["keras"],
+                         card={"config": config, "data_report": report})
+    for key in ("card", "info", "config"):
+        text = paths[key].read_text(encoding="utf-8")
+        assert code not in text and "/sessions/" not in text, (key, text)
+    assert "A note naming cache/features (made up)." in paths["card"].read_text(encoding="utf-8")

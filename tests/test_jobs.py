@@ -2,6 +2,7 @@ import fcntl
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -233,3 +234,89 @@ def test_stale_standby_files_are_removed_and_warm_mode_can_be_switched_off(tmp_p
     monkeypatch.setenv("TLCORE_WARM_WORKER", "yes")
     with pytest.raises(TLCoreError, match="TLCORE_WARM_WORKER"):
         warm_worker_enabled()
+
+
+# ---------------------------------------------------------------- a standby outlives no server (issue 10, item 18)
+_SERVER = """
+import sys, time
+from pathlib import Path
+from tlcore.jobs import ensure_standby, ready_standby, start_run
+lock = Path(sys.argv[1])
+print(ensure_standby(lock), flush=True)
+if len(sys.argv) > 2:  # hand a run to the standby once it is ready, as a click on Train does
+    from tlcore.config import TrainConfig
+    from tlcore.workspace import Workspace
+    while ready_standby(lock) is None:
+        time.sleep(0.1)
+    ws = Workspace(sys.argv[3])
+    run = start_run(TrainConfig(data=sys.argv[2], epochs=1, weights="none", image_size=48, batch_size=8),
+                    ws.runs_dir, workspace=ws, lock_path=lock, warm=True)
+    print(run, flush=True)
+time.sleep(3600)
+"""
+
+
+def _server(*args):
+    """A stand-in for the app's server: a process of its own that starts standbys."""
+    env = dict(os.environ, TLCORE_WARM_WORKER="1", TLCORE_STANDBY_IDLE_S="600")
+    return subprocess.Popen([sys.executable, "-c", _SERVER, *map(str, args)], stdout=subprocess.PIPE, text=True,
+                            env=env, cwd=Path(__file__).resolve().parent.parent)
+
+
+def _kill(server):
+    server.kill()
+    server.wait()
+
+
+def _ready_file(lock, pid, timeout=180):
+    deadline = time.time() + timeout
+    while not list((Path(lock).parent / "standby").glob(f"{pid}-*.ready")):
+        assert _pid_alive(pid), f"standby {pid} died before it was ready"
+        assert time.time() < deadline, f"standby {pid} never became ready"
+        time.sleep(0.1)
+
+
+def test_a_ready_standby_exits_when_its_server_is_killed(tmp_path):
+    lock = tmp_path / "lock"
+    server = _server(lock)
+    try:
+        standby = int(server.stdout.readline())
+        _ready_file(lock, standby)
+    finally:
+        _kill(server)
+    killed_at = time.time()
+    try:
+        _gone(standby, timeout=10)
+    finally:
+        _stop_standbys(lock)  # if the test fails: no orphan left behind
+    assert time.time() - killed_at < 5, "the standby outlived its server by more than a few seconds"
+    assert _files_of(lock, standby) == []
+
+
+def test_a_run_taken_by_a_standby_outlives_the_server_but_the_next_standby_does_not(tiny_dataset, ws, tmp_path):
+    lock = tmp_path / "lock"
+    server = _server(lock, tiny_dataset, ws.root)
+    try:
+        first = int(server.stdout.readline())
+        run = Path(server.stdout.readline().strip())
+        assert run_status(run).pid == first  # the run went to the standby
+        deadline = time.time() + 60
+        while not (next_ones := [p for p, _, _, _ in _entries(lock) if p != first]):
+            assert time.time() < deadline, "start_run left no standby for the next run"
+            time.sleep(0.1)
+    finally:
+        _kill(server)
+    st = _wait(run, lambda s: s.status in ("finished", "failed", "interrupted"))
+    assert st.status == "finished", st.message  # the server's end does not end a run
+    try:
+        for pid in next_ones:
+            _gone(pid, timeout=60)  # waiting for the lock or warming up when the server died
+            assert _files_of(lock, pid) == []
+    finally:
+        _stop_standbys(lock)  # if the test fails: no orphan left behind
+
+
+def _entries(lock):
+    from tlcore.jobs import _standby_entries
+
+    return list(_standby_entries(Path(lock).parent / "standby"))

@@ -8,8 +8,8 @@ from tlcore.model import build_classifier, count_params, model_summary, unfreeze
 
 
 @pytest.fixture(scope="module")
-def parts():
-    return build_classifier(TrainConfig(weights="none", image_size=64, augment=True), 3)
+def parts(random_weights):
+    return build_classifier(TrainConfig(weights=random_weights, image_size=64, augment=True), 3)
 
 
 def test_model_takes_raw_uint8_of_any_size_and_returns_probabilities(parts):
@@ -46,6 +46,33 @@ def test_saved_model_loads_with_plain_keras_in_safe_mode(parts, tmp_path):
 
 
 def test_model_summary_reports_params_and_time():
-    summary = model_summary(TrainConfig(weights="none", image_size=64, mode="fine-tune"), 2, 100)
+    summary = model_summary(TrainConfig(weights="imagenet", image_size=64, mode="fine-tune"), 2, 100)
     assert summary["fine_tune_trainable_params"] > summary["head_trainable_params"] > 0
     assert summary["seconds_per_epoch"] > 0 and summary["first_pass_seconds"] > 0
+    assert summary["fine_tune_seconds_per_epoch"] > 0
+    assert summary["fine_tune_layers_unfrozen"] == 30  # the number the user picked, everywhere
+    scratch = model_summary(TrainConfig(weights="none", image_size=64, mode="fine-tune"), 2, 100)
+    assert scratch["from_scratch"] and "fine_tune_seconds_per_epoch" not in scratch
+    assert scratch["seconds_per_epoch"] > summary["seconds_per_epoch"]  # the whole network trains
+
+
+def test_the_fine_tuning_estimate_is_near_the_real_epoch_time(tmp_path, random_weights):
+    """The Model page's estimate once said 35 s where epochs took 1.3-3.3 s."""
+    from PIL import Image
+
+    from tlcore.train import train
+    from tlcore.workspace import Workspace
+
+    rng = np.random.default_rng(0)
+    for label in ("a", "b"):
+        (tmp_path / "data" / label).mkdir(parents=True)
+        for i in range(100):
+            Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "data" / label / f"{i}.png")
+    config = TrainConfig(data=str(tmp_path / "data"), weights=random_weights, image_size=96, mode="fine-tune",
+                         epochs=2, fine_tune_epochs=3, early_stopping=False)
+    events = []
+    train(config, workspace=Workspace(tmp_path / "ws"), on_event=events.append)
+    real = np.median([e["seconds"] for e in events if e["type"] == "epoch" and e["stage"] == "fine-tune"])
+    estimate = model_summary(config, 2, 160)["fine_tune_seconds_per_epoch"]
+    print(f"fine-tuning epoch: estimated {estimate:.2f} s, measured {real:.2f} s")
+    assert real / 4 < estimate < real * 4

@@ -250,6 +250,38 @@ def test_data_page_bad_upload_shows_error_not_exception(env, name, content):
     assert at.error and not at.exception
 
 
+def test_data_page_says_which_limit_is_the_zip_and_which_is_unpacked(env):
+    at = open_page(PAGES[0])
+    caption = next(c.value for c in at.caption if "unpacked" in c.value)
+    assert "zip file itself may be up to 2.0 GB" in caption  # .streamlit/config.toml's maxUploadSize (2000 MB)
+    assert "unpacked, it may hold up to" in caption and "GB in all" in caption
+
+
+def _one_class_zip(env) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in sorted((env["data_root"] / "shapes" / "circle").glob("*.png")):
+            zf.write(path, f"only_circles/circle/{path.name}")
+    return buf.getvalue()
+
+
+def test_data_page_refused_zip_is_not_offered_again_and_hides_the_old_report(env):
+    at = open_page(PAGES[0])
+    at.file_uploader(key="data_upload").set_value(("shapes.zip", zip_folder(env["data_root"] / "shapes"),
+                                                   "application/zip")).run()
+    assert_clean(at)
+    at.file_uploader(key="data_upload").set_value(("only_circles.zip", _one_class_zip(env), "application/zip")).run()
+    assert not at.exception
+    assert at.error, "the one-class zip is refused"
+    assert not any("What we found" in h.value for h in at.header), "the old report does not show under the error"
+    assert any("still “shapes”" in c.value for c in at.caption)
+    earlier = at.selectbox(key="data_earlier")
+    assert earlier.options == ["shapes  (in use)"], "only datasets that loaded, the one in use first"
+    assert earlier.index == 0
+    at.run()  # a later rerun with the refused file still in the uploader: still no old report
+    assert at.error and not any("What we found" in h.value for h in at.header)
+
+
 @pytest.mark.parametrize("typed", ["../../../etc", "/etc", "no_such_folder"])
 def test_data_page_refuses_paths_outside_the_data_roots(env, typed):
     at = open_page(PAGES[0])
@@ -273,10 +305,86 @@ def test_model_page_widgets_and_summary(env):
     assert at.radio(key="m_mode").value == "feature-extraction"
     assert at.toggle(key="m_augment") is not None
     assert at.number_input(key="m_epochs").value == 20
-    assert len(at.dataframe) >= 2  # backbone comparison + layer table
+    assert len(at.table) >= 1 and len(at.dataframe) >= 1  # backbone comparison + layer table
     assert any("out_relu" in m.value for m in at.markdown), "the recommended layer is preselected"
     labels = {m.label for m in at.metric}
     assert {"Trainable parameters", "Frozen parameters", "Estimated time per epoch"} <= labels
+    assert "estimate" in " ".join(m.help or "" for m in at.metric if m.label.startswith("Estimated")).lower()
+
+
+def test_model_page_compares_every_backbone_without_hiding_rows(env):
+    from tlcore.backbones import BACKBONES
+
+    at = open_page(PAGES[1])
+    compare = at.table[0].value
+    assert list(compare["backbone"]) == list(BACKBONES), "every backbone is a visible row (st.table never scrolls)"
+    assert "speed on this computer" in compare.columns
+    assert set(compare["speed on this computer"]) == {"not measured yet"}, "no speed is made up"
+
+
+def test_model_page_measures_backbone_speed_on_this_computer(env, monkeypatch):
+    import streamlit as st
+    import tlcore.backbones
+
+    monkeypatch.setattr(tlcore.backbones, "measure_speed", lambda name, **_: 100.0 + len(name))
+    try:
+        at = open_page(PAGES[1])
+        at.button(key="m_measure_speed").click().run()
+        assert_clean(at)
+        compare = at.table[0].value
+        assert compare.loc[compare["backbone"] == "VGG16", "speed on this computer"].item() == "105 images/s"
+        assert any("measured here" in c.value for c in at.caption)
+    finally:
+        st.cache_resource.clear()  # the measured speeds are kept per server
+
+
+def test_model_page_layer_table_counts_the_parameters_a_cut_keeps(env):
+    at = open_page(PAGES[1])
+    layers = at.dataframe[0].value
+    starred = layers[layers["★"] == "★"]
+    assert len(starred) >= 3
+    assert (starred["parameters kept"] > 0).all(), "a cut point keeps the weights of every layer below it"
+    default = layers[layers["layer"].str.contains("out_relu")]
+    assert default["parameters kept"].item() == 2_257_984  # MobileNetV2 without its top
+
+
+def test_fine_tuning_layers_read_the_same_on_model_and_train_pages(env):
+    select_dataset(env)
+    at = open_page(PAGES[1])
+    at.radio(key="m_mode").set_value("fine-tune").run()
+    slider = at.slider(key="m_ft_layers")
+    assert slider.label == "Layers with weights to fine-tune" and "BatchNorm" in slider.help
+    slider.set_value(12).run()
+    assert_clean(at)
+    words = "the top 12 layers with weights (BatchNorm kept frozen)"
+    assert any(words in m.value for m in at.markdown), "the plan"
+    assert any(words in c.value for c in at.caption), "the summary's own count (fine_tune_layers_unfrozen)"
+    assert not any(re.search(r"\b\d+ layers unfrozen", c.value) for c in at.caption)
+    at.switch_page(PAGES[2]).run()
+    assert_clean(at)
+    assert any(words in m.value for m in at.markdown), "the Train page says the same"
+
+
+@pytest.mark.parametrize("name,content,problem", [
+    ("photo.jpg", b"\xff\xd8\xff\xe0 a picture", "not a Keras model file"),
+    ("broken.keras", b"not a zip archive", "not a valid .keras model file"),
+])
+def test_model_page_refused_backbone_file_is_explained_and_not_kept(env, name, content, problem):
+    at = open_page(PAGES[1])
+    at.file_uploader(key="m_backbone_upload").set_value((name, content, "application/octet-stream")).run()
+    assert not at.exception
+    assert at.error, "the reason is a visible message, not only an icon with a tooltip"
+    message = at.error[0].value
+    assert problem in message and "Fix:" in message
+    assert "model.save(" not in message and "('" not in message, "the fix is in words, not code"
+    kept = env["session_dir"] / "uploads" / "backbones"
+    assert not kept.exists() or not any(kept.iterdir()), "a refused file is not kept"
+    assert at.file_uploader(key="m_backbone_upload_1").value is None, "the refused file no longer shows as uploaded"
+    state_file = env["session_dir"] / "app_state.json"
+    saved = json.loads(state_file.read_text()).get("config", {}) if state_file.exists() else {}
+    assert not saved.get("backbone_file")
+    at.run()  # the explanation stays until the next upload
+    assert at.error and problem in at.error[0].value
 
 
 def test_model_page_choices_are_kept_across_pages(env):
@@ -328,6 +436,55 @@ def test_train_page_shows_a_running_run_with_progress_and_cancel(env):
     assert (run / "CANCEL").exists()
 
 
+def _append_events(run: Path, events: list[dict]) -> None:
+    with open(run / "events.jsonl", "a", encoding="utf-8") as f:
+        f.write("".join(json.dumps(e) + "\n" for e in events))
+
+
+def test_train_page_shows_the_feature_pass_as_its_own_stage(env):
+    select_dataset(env)
+    run = env["session_dir"] / "runs" / "20250101-140000-mobilenetv2-fe"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"data": "x", "backbone": "MobileNetV2", "epochs": 20}))
+    now = time.time()
+    _append_events(run, [
+        {"t": now - 6, "type": "status", "status": "queued"},
+        {"t": now - 5, "type": "status", "status": "running", "message": "Preparing data"},
+        {"t": now - 4, "type": "stage", "stage": "features", "message": "Computing bottleneck features"},
+        *[{"t": now - 3 + b, "type": "batch", "stage": "features", "split": "train", "view": 0, "batch": b,
+           "batches": 50, "images_done": 32 * b, "images_total": 1600} for b in (1, 2, 3)],
+    ])
+    at = open_page(PAGES[2])
+    assert_clean(at)
+    bar = at.get("progress")[0]
+    text = bar.proto.text
+    assert "Computing features of the training pictures: 96 of 1,600" in text, text
+    assert "Epoch" not in text and "left" in text
+    assert bar.proto.value > 0
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Images per second"] == "32/s"
+    assert metrics["Time left"] != "—"
+
+
+def test_train_page_head_on_cached_features_shows_time_per_epoch(env):
+    select_dataset(env)
+    run = write_run(env, "20250101-150000-mobilenetv2-fe", status="finished", epochs=3)
+    lines = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    t = lines[2]["t"]  # the head stage: a feature pass ran before it
+    lines[2:2] = [{"t": t - 2, "type": "stage", "stage": "features", "message": "Computing bottleneck features"},
+                  {"t": t - 1, "type": "batch", "stage": "features", "split": "train", "batch": 1, "batches": 1,
+                   "images_done": 36, "images_total": 36}]
+    for ev in lines:
+        if ev.get("type") == "epoch":
+            ev["images_per_s"], ev["seconds"] = 20270.0, 0.2
+    (run / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
+    at = open_page(PAGES[2])
+    assert_clean(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Images per second" not in metrics and metrics["Time per epoch"] == "0.2 s"
+    assert not any("20,270" in str(v) for v in metrics.values())
+
+
 def test_train_page_gets_one_training_process_ready_before_the_click(env, monkeypatch):
     from tlcore.jobs import _pid_alive, stop_standbys
 
@@ -360,6 +517,50 @@ def test_evaluate_page_shows_accuracy_matrix_and_mistakes(env):
     assert "1 picture(s)" in texts(at)
 
 
+def click_chart(at: AppTest, key_part: str, points: list[dict]) -> AppTest:
+    """What the browser sends when a point of a plotly chart is clicked (selection_mode="points")."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    chart = next(c for c in at.get("plotly_chart") if key_part in c.proto.id)
+    states = at._tree.get_widget_states()
+    selection = {"selection": {"points": points, "point_indices": [0], "box": [], "lasso": []}}
+    states.widgets.append(WidgetState(id=chart.proto.id, string_value=json.dumps(selection)))
+    return at._run(states)
+
+
+def _matrix_spec(at: AppTest) -> dict:
+    chart = next(c for c in at.get("plotly_chart") if "eval_cm_" in c.proto.id)
+    return json.loads(chart.proto.spec)
+
+
+def _outlined(spec: dict) -> list[tuple[float, float, float, float]]:
+    return [(s["x0"], s["x1"], s["y0"], s["y1"]) for s in spec["layout"].get("shapes", []) if s.get("type") == "rect"]
+
+
+def test_evaluate_a_cell_can_be_clicked_again_after_show_all_and_is_outlined(env):
+    write_run(env, "20250101-120000-mobilenetv2-fe")
+    at = open_page(PAGES[3])
+    assert _outlined(_matrix_spec(at)) == [], "nothing chosen yet"
+    cell = [{"x": "circle", "y": "square", "customdata": ["square", "circle"], "curve_number": 1, "point_index": 3}]
+    click_chart(at, "eval_cm_", cell)
+    assert_clean(at)
+    assert (at.selectbox(key="eval_true").value, at.selectbox(key="eval_pred").value) == ("square", "circle")
+    assert "1 picture(s)" in texts(at)
+    # the chosen cell (row "square" = 1, column "circle" = 0) is outlined
+    assert _outlined(_matrix_spec(at)) == [(-0.5, 0.5, 0.5, 1.5)]
+    at.button(key="eval_clear").click().run()
+    assert at.selectbox(key="eval_true").value == "any class"
+    assert _outlined(_matrix_spec(at)) == []
+    for _ in range(2):  # the same cell again, twice: each click counts
+        click_chart(at, "eval_cm_", cell)
+        assert_clean(at)
+        assert (at.selectbox(key="eval_true").value, at.selectbox(key="eval_pred").value) == ("square", "circle")
+        assert _outlined(_matrix_spec(at)) == [(-0.5, 0.5, 0.5, 1.5)]
+    # a filter chosen by hand moves the outline too (only the true class: its whole row)
+    at.selectbox(key="eval_pred").select("any class").run()
+    assert _outlined(_matrix_spec(at)) == [(-0.5, 2.5, 0.5, 1.5)]
+
+
 # --------------------------------------------------------------------------- Predict
 def test_predict_page_widgets_and_bad_image(env):
     write_run(env, "20250101-120000-mobilenetv2-fe")
@@ -385,6 +586,34 @@ def test_runs_page_table_curves_and_downloads(env):
     labels = [b.label for b in at.get("download_button")]
     assert any(".keras" in str(label) for label in labels), labels
     assert at.button(key="runs_make_export") is not None
+
+
+def test_runs_page_table_fits_and_keeps_every_setting_in_details(env):
+    write_run(env, "20250101-120000-mobilenetv2-fe")
+    at = open_page(PAGES[5])
+    assert_clean(at)
+    main = at.dataframe(key="runs_table").value
+    assert len(main.columns) <= 8, f"too wide for the page: {list(main.columns)}"
+    details = next(d.value for d in at.dataframe if "weights" in d.value.columns)
+    assert {"layer", "weights", "image size", "batch", "learning rate", "augment", "started"} <= set(details.columns)
+
+
+def test_runs_page_shows_the_8_bit_models_measured_accuracy_beside_the_float_one(env):
+    run = write_run(env, "20250101-120000-mobilenetv2-fe")
+    at = open_page(PAGES[5])
+    assert not any(m.label == "TensorFlow Lite, 8-bit" for m in at.metric), "nothing measured before an export"
+    export = run / "export"
+    export.mkdir()
+    (export / "model_quant.tflite").write_bytes(b"not used by this test")
+    (export / "model_info.json").write_text(json.dumps(
+        {"accuracy": {"float": 0.954, "tflite_int8": 0.948, "split": "val", "images": 153, "disagree": 2}}))
+    at = open_page(PAGES[5])
+    assert_clean(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Keras model (float)"] == "95.4%" and metrics["TensorFlow Lite, 8-bit"] == "94.8%"
+    assert any("153 validation pictures" in c.value for c in at.caption)
+    quant = next(b for b in at.get("download_button") if "8-bit" in str(b.label))
+    assert "94.8%" in quant.help and "nearly as accurate" not in quant.help
 
 
 # --------------------------------------------------------------------------- many users

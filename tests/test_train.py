@@ -8,7 +8,12 @@ from tlcore.runfiles import read_jsonl
 from tlcore.train import class_weights, train
 from tlcore.workspace import Workspace
 
-FAST = dict(weights="none", image_size=48, epochs=3, batch_size=8)
+
+
+@pytest.fixture
+def fast(random_weights):
+    """Small, quick settings on a frozen (randomly initialised) MobileNetV2."""
+    return dict(weights=random_weights, image_size=48, epochs=3, batch_size=8)
 
 
 @pytest.fixture
@@ -16,9 +21,9 @@ def ws(tmp_path):
     return Workspace(tmp_path / "ws")
 
 
-def test_feature_extraction_run_writes_a_complete_run_folder(tiny_dataset, ws):
+def test_feature_extraction_run_writes_a_complete_run_folder(tiny_dataset, ws, fast):
     run = ws.runs_dir / "fe"
-    result = train(TrainConfig(data=str(tiny_dataset), **FAST), run, workspace=ws)
+    result = train(TrainConfig(data=str(tiny_dataset), **fast), run, workspace=ws)
     assert result.status == "finished"
     for name in ("config.json", "events.jsonl", "model.keras", "evaluation.json", "labels.json",
                  "data_report.json", "checkpoint_head.weights.h5"):
@@ -36,19 +41,19 @@ def test_feature_extraction_run_writes_a_complete_run_folder(tiny_dataset, ws):
     assert sum(map(sum, evaluation["confusion_matrix"])) == evaluation["num_images"]
 
 
-def test_feature_cache_is_hit_on_the_second_run(tiny_dataset, ws):
-    first = train(TrainConfig(data=str(tiny_dataset), **FAST), workspace=ws)
+def test_feature_cache_is_hit_on_the_second_run(tiny_dataset, ws, fast):
+    first = train(TrainConfig(data=str(tiny_dataset), **fast), workspace=ws)
     assert first.feature_cache_misses == 2  # train and val features computed once
-    second = train(TrainConfig(data=str(tiny_dataset), **dict(FAST, learning_rate=3e-3, dropout=0.5)), workspace=ws)
+    second = train(TrainConfig(data=str(tiny_dataset), **dict(fast, learning_rate=3e-3, dropout=0.5)), workspace=ws)
     assert second.feature_cache_hits >= 2 and second.feature_cache_misses == 0
     # another cut layer is another extractor: no stale features
-    third = train(TrainConfig(data=str(tiny_dataset), layer="block_16_project", **FAST), workspace=ws)
+    third = train(TrainConfig(data=str(tiny_dataset), layer="block_16_project", **fast), workspace=ws)
     assert third.feature_cache_misses >= 2
 
 
-def test_fine_tuning_trains_the_head_then_the_top_of_the_base(tiny_dataset, ws):
+def test_fine_tuning_trains_the_head_then_the_top_of_the_base(tiny_dataset, ws, fast):
     events = []
-    config = TrainConfig(data=str(tiny_dataset), mode="fine-tune", fine_tune_epochs=2, fine_tune_layers=10, **FAST)
+    config = TrainConfig(data=str(tiny_dataset), mode="fine-tune", fine_tune_epochs=2, fine_tune_layers=10, **fast)
     result = train(config, ws.runs_dir / "ft", workspace=ws, on_event=events.append)
     stages = [e["stage"] for e in events if e["type"] == "epoch"]
     assert stages == ["head"] * 3 + ["fine-tune"] * 2
@@ -59,15 +64,15 @@ def test_fine_tuning_trains_the_head_then_the_top_of_the_base(tiny_dataset, ws):
     assert result.status == "finished"
 
 
-def test_augmentation_with_cached_views_and_on_images(tiny_dataset, ws):
-    views = train(TrainConfig(data=str(tiny_dataset), augment=True, feature_views=2, **FAST), workspace=ws)
+def test_augmentation_with_cached_views_and_on_images(tiny_dataset, ws, fast):
+    views = train(TrainConfig(data=str(tiny_dataset), augment=True, feature_views=2, **fast), workspace=ws)
     assert views.feature_cache_misses >= 4  # train x 3 views + val
     slow = train(TrainConfig(data=str(tiny_dataset), augment=True, feature_views=0, epochs=1,
-                             **{k: v for k, v in FAST.items() if k != "epochs"}), workspace=ws)
+                             **{k: v for k, v in fast.items() if k != "epochs"}), workspace=ws)
     assert slow.feature_cache_misses == 0 and slow.status == "finished"
 
 
-def test_cancel_stops_at_the_next_batch_and_keeps_a_model(tiny_dataset, ws):
+def test_cancel_stops_at_the_next_batch_and_keeps_a_model(tiny_dataset, ws, fast):
     seen = []
 
     def on_event(event):
@@ -80,7 +85,7 @@ def test_cancel_stops_at_the_next_batch_and_keeps_a_model(tiny_dataset, ws):
         return stop_after["n"] > 3
 
     run = ws.runs_dir / "cancelled"
-    config = TrainConfig(data=str(tiny_dataset), feature_cache=False, **dict(FAST, epochs=50))
+    config = TrainConfig(data=str(tiny_dataset), feature_cache=False, **dict(fast, epochs=50))
     result = train(config, run, workspace=ws, on_event=on_event, should_stop=should_stop)
     assert result.status == "cancelled"
     assert len([e for e in seen if e["type"] == "epoch"]) < 50
@@ -88,8 +93,8 @@ def test_cancel_stops_at_the_next_batch_and_keeps_a_model(tiny_dataset, ws):
     assert read_jsonl(run / "events.jsonl")[-1]["status"] == "cancelled"
 
 
-def test_replay_from_config_json_gives_the_same_run(tiny_dataset, ws):
-    first = train(TrainConfig(data=str(tiny_dataset), **FAST), ws.runs_dir / "a", workspace=ws)
+def test_replay_from_config_json_gives_the_same_run(tiny_dataset, ws, fast):
+    first = train(TrainConfig(data=str(tiny_dataset), **fast), ws.runs_dir / "a", workspace=ws)
     replay = train(load_config(ws.runs_dir / "a" / "config.json"), ws.runs_dir / "b", workspace=ws)
     assert replay.evaluation["confusion_matrix"] == first.evaluation["confusion_matrix"]
 
@@ -101,11 +106,11 @@ def test_class_weights_balance_only_imbalanced_sets():
     assert class_weights(np.array([0] * 30 + [1] * 10), 2, "none") is None
 
 
-def test_no_data_is_a_plain_error(ws):
+def test_no_data_is_a_plain_error(ws, fast):
     from tlcore.errors import TLCoreError
 
     with pytest.raises(TLCoreError, match="No dataset"):
-        train(TrainConfig(**FAST), workspace=ws)
+        train(TrainConfig(**fast), workspace=ws)
 
 
 @pytest.mark.real_data
@@ -126,7 +131,7 @@ def test_both_modes_learn_with_real_weights_at_small_size(shapes_dir, real_keras
         assert result.evaluation["accuracy"] >= 0.8, (mode, result.evaluation["accuracy"])
 
 
-def test_a_full_disk_fails_the_run_with_a_plain_message_and_no_torn_files(tiny_dataset, ws, monkeypatch):
+def test_a_full_disk_fails_the_run_with_a_plain_message_and_no_torn_files(tiny_dataset, ws, monkeypatch, fast):
     import errno
 
     from tlcore.errors import TLCoreError
@@ -139,14 +144,14 @@ def test_a_full_disk_fails_the_run_with_a_plain_message_and_no_torn_files(tiny_d
 
     monkeypatch.setattr(keras.Model, "save", full_disk)
     with pytest.raises(TLCoreError) as err:
-        train(TrainConfig(data=str(tiny_dataset), **FAST), run, workspace=ws)
+        train(TrainConfig(data=str(tiny_dataset), **fast), run, workspace=ws)
     assert "No space left" in str(err.value) and "free some disk space" in str(err.value)
     assert not (run / "model.keras").exists()
     assert json.loads((run / "config.json").read_text())["data"] == str(tiny_dataset)  # earlier files intact
     assert not list(run.glob(".*tmp*"))
 
 
-def test_out_of_memory_suggests_a_smaller_batch(tiny_dataset, ws, monkeypatch):
+def test_out_of_memory_suggests_a_smaller_batch(tiny_dataset, ws, monkeypatch, fast):
     from tlcore.errors import TLCoreError
     import keras
 
@@ -158,18 +163,18 @@ def test_out_of_memory_suggests_a_smaller_batch(tiny_dataset, ws, monkeypatch):
 
     monkeypatch.setattr(keras.Model, "fit", oom)
     with pytest.raises(TLCoreError) as err:
-        train(TrainConfig(data=str(tiny_dataset), **dict(FAST, batch_size=64)), workspace=ws)
+        train(TrainConfig(data=str(tiny_dataset), **dict(fast, batch_size=64)), workspace=ws)
     assert "batch size 64" in str(err.value) and "try 32" in str(err.value)
 
 
-def test_fine_tuning_on_cached_bottom_activations_matches_the_saved_model(tiny_dataset, ws):
+def test_fine_tuning_on_cached_bottom_activations_matches_the_saved_model(tiny_dataset, ws, fast):
     """The fast fine-tuning path trains the real model's weights: the saved model.keras,
     run on the images, must score exactly what the run reported."""
     from tlcore.data import load_dataset
     from tlcore.predict import load_predictor
 
     config = TrainConfig(data=str(tiny_dataset), mode="fine-tune", fine_tune_epochs=2, fine_tune_layers=12,
-                         fine_tune_learning_rate=1e-3, **FAST)
+                         fine_tune_learning_rate=1e-3, **fast)
     run = ws.runs_dir / "ft-cached"
     result = train(config, run, workspace=ws)
     assert result.feature_cache_misses >= 4  # head features + boundary activations, train and val
@@ -203,3 +208,91 @@ def test_fine_tuning_keeps_the_head_weights_unless_it_beats_them(tmp_path):
         keeper.on_train_end()
         for got, want in zip(model.get_weights(), expected):
             np.testing.assert_allclose(got, want)
+
+
+def test_a_random_start_trains_the_whole_network_from_scratch(tiny_dataset, ws):
+    """weights="none" is the honest no-transfer baseline: every layer learns, BN included."""
+    from tlcore.model import build_classifier
+
+    config = TrainConfig(data=str(tiny_dataset), weights="none", image_size=48, epochs=2, batch_size=8)
+    events = []
+    result = train(config, workspace=ws, on_event=events.append)
+    ready = next(e for e in events if e.get("message") == "Model ready")
+    assert ready["from_scratch"] is True
+    assert ready["trainable_params"] > 0.9 * (ready["trainable_params"] + ready["frozen_params"])
+    assert result.evaluation["from_scratch"] is True and "fine_tune" not in result.evaluation
+    assert result.feature_cache_misses == 0  # random features are not cached: the base changes
+    untrained = build_classifier(config, 3).model
+    changed = [not np.allclose(a, b) for a, b in zip(untrained.get_weights(), result.model.get_weights())]
+    assert sum(changed) > 0.5 * len(changed)  # the backbone's weights moved, not only the head's
+
+
+def test_fine_tune_verdict_keeps_only_what_is_at_least_as_good():
+    from tlcore.train import fine_tune_verdict
+
+    keep, text = fine_tune_verdict({"accuracy": 0.9, "loss": 0.3}, {"accuracy": 0.95, "loss": 0.4}, 1000)
+    assert keep and "raised validation accuracy from 90.0% to 95.0%" in text
+    keep, text = fine_tune_verdict({"accuracy": 0.9, "loss": 0.3}, {"accuracy": 0.9, "loss": 0.2}, 1000)
+    assert keep and "lower loss" in text
+    keep, text = fine_tune_verdict({"accuracy": 0.9, "loss": 0.3}, {"accuracy": 0.85, "loss": 0.2}, 60)
+    assert not keep and "the frozen model was kept" in text and "chance" in text
+
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_a_fine_tuned_model_never_equals_the_frozen_one_silently(tiny_dataset, ws, fast, monkeypatch, kept):
+    """The saved model is the fine-tuned one exactly when the run says so."""
+    import tlcore.train as train_module
+    from tlcore.predict import load_predictor
+
+    frozen_run, tuned_run = ws.runs_dir / "frozen", ws.runs_dir / f"tuned-{kept}"
+    train(TrainConfig(data=str(tiny_dataset), **fast), frozen_run, workspace=ws)
+    real = train_module.fine_tune_verdict
+    monkeypatch.setattr(train_module, "fine_tune_verdict", lambda *a: (kept, real(*a)[1]))
+    result = train(TrainConfig(data=str(tiny_dataset), mode="fine-tune", fine_tune_epochs=2,
+                               fine_tune_learning_rate=1e-3, **fast), tuned_run, workspace=ws)
+    images = [str(p) for p in sorted(tiny_dataset.rglob("*.png"))]
+    difference = np.abs(load_predictor(frozen_run).predict_proba(images)
+                        - load_predictor(tuned_run).predict_proba(images)).max()
+    report = json.loads((tuned_run / "evaluation.json").read_text())["fine_tune"]
+    assert report == result.evaluation["fine_tune"]
+    events = read_jsonl(tuned_run / "events.jsonl")
+    assert any(e["type"] == "fine_tune_result" and e["kept"] == report["kept"] for e in events)
+    if kept:
+        assert report["kept"] == "fine-tuned" and difference > 1e-4
+    else:
+        assert report["kept"] == "frozen" and difference < 1e-6
+        assert "the frozen model was kept" in report["message"]
+
+
+def test_unfreeze_top_counts_only_layers_with_weights(random_weights):
+    import keras
+
+    from tlcore.model import build_classifier, max_fine_tune_layers, unfreeze_top
+
+    parts = build_classifier(TrainConfig(weights=random_weights, image_size=48), 3)
+    assert unfreeze_top(parts.base, 10) == 10
+    learning = [l for l in parts.base.layers if l.trainable and l.weights]
+    assert len(learning) == 10 and not any(isinstance(l, keras.layers.BatchNormalization) for l in learning)
+    assert unfreeze_top(parts.base, 10_000) == max_fine_tune_layers(parts.base)
+
+
+def test_fine_tuning_epochs_cycle_through_the_cached_augmented_views():
+    """Epoch k trains on view k mod (views + 1), each image once: Keras must call on_epoch_end."""
+    import keras
+
+    from tlcore.train import _ViewCycle
+
+    seen = []
+
+    class Record(keras.layers.Layer):
+        def call(self, x):
+            seen.append(float(np.asarray(x).mean()))
+            return x
+
+    views = [np.full((8, 2), float(v), dtype="float32") for v in range(3)]
+    labels = np.eye(2, dtype="float32")[[0, 1] * 4]
+    model = keras.Sequential([keras.Input((2,)), Record(), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "categorical_crossentropy", run_eagerly=True)
+    model.fit(_ViewCycle(views, labels, 4, seed=0), epochs=5, verbose=0)
+    per_epoch = [seen[i * 2] for i in range(5)]  # two batches an epoch
+    assert per_epoch == [0.0, 1.0, 2.0, 0.0, 1.0]

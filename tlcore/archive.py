@@ -60,6 +60,30 @@ def _fail(zip_path: Path, problem: str, fix: str) -> TLCoreError:
     return TLCoreError(f"The zip file '{zip_path.name}' {problem}", fix)
 
 
+def _unreadable(zip_path: Path) -> TLCoreError:
+    """Why a zip cannot be read, in plain words (never Python's own exception text)."""
+    try:
+        with open(zip_path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        head = b""
+    if not head:
+        return _fail(zip_path, "is empty (0 bytes), so the upload did not arrive whole.", "upload it again.")
+    if not head.startswith(b"PK"):
+        return _fail(
+            zip_path,
+            "is not a zip archive, although its name ends in .zip (it is another kind of file, perhaps renamed).",
+            "zip the folder that holds your class folders (right-click it, then 'Compress' on macOS or "
+            "'Send to > Compressed (zipped) folder' on Windows) and upload that zip.",
+        )
+    return _fail(
+        zip_path,
+        "is damaged or incomplete, so some of the files in it cannot be unpacked (an upload or download "
+        "that was cut short does this).",
+        "upload it again; if that does not help, " + _REZIP,
+    )
+
+
 def _ignore_reason(parts: tuple[str, ...]) -> tuple[str, str] | None:
     """(reported path, reason) when an entry is operating-system clutter, else None."""
     for depth, part in enumerate(parts):
@@ -233,15 +257,16 @@ def extract_zip(zip_path: str | Path, dest_dir: str | Path, limits: ZipLimits | 
 
     Raises:
         TLCoreError: The file is not a readable zip, is encrypted, has unsafe entry names,
-            or exceeds a limit. Nothing is left in ``dest_dir`` when this is raised.
+            or exceeds a limit; the message says so in plain words, without Python's own
+            error text. Nothing is left in ``dest_dir`` when this is raised.
     """
     zip_path = Path(zip_path)
     dest = Path(dest_dir)
     limits = limits if limits is not None else ZipLimits.from_env()
     if not zip_path.is_file():
-        raise TLCoreError(f"The zip file {str(zip_path)!r} does not exist.", "check the path and upload it again.")
+        raise TLCoreError(f"The zip file '{zip_path.name}' does not exist.", "check the path and upload it again.")
     if dest.exists() and any(dest.iterdir()):
-        raise TLCoreError(f"The folder {str(dest)!r} to extract into is not empty.", "extract into a new folder.")
+        raise TLCoreError(f"The folder '{dest.name}' to extract into is not empty.", "extract into a new folder.")
     try:
         with zipfile.ZipFile(zip_path) as zf:
             plan = _plan(zip_path, zf, limits)
@@ -253,21 +278,14 @@ def extract_zip(zip_path: str | Path, dest_dir: str | Path, limits: ZipLimits | 
                 # Never leave half a dataset behind: it would look like a finished extraction.
                 shutil.rmtree(dest, ignore_errors=True)
                 raise
-    except zipfile.BadZipFile as err:
-        raise _fail(
-            zip_path,
-            f"is not a valid zip file or is truncated/corrupt ({err}).",
-            "check the upload finished, then " + _REZIP,
-        ) from None
-    except (zlib.error, lzma.LZMAError, EOFError, NotImplementedError, RuntimeError) as err:
-        raise _fail(zip_path, f"could not be read: it is corrupt or truncated ({err}).", _REZIP) from None
+    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError, RuntimeError):
+        raise _unreadable(zip_path) from None
     except (FileExistsError, NotADirectoryError, IsADirectoryError):
         raise _fail(zip_path, "contains a file and a folder with the same name.", _REZIP) from None
     except OSError as err:
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
             raise TLCoreError(f"Could not extract '{zip_path.name}': the disk is full.", "free some disk space and try again.") from None
-        # bz2 and some damaged streams surface as plain OSError
-        raise _fail(zip_path, f"could not be read: it is corrupt or truncated ({err}).", _REZIP) from None
+        raise _unreadable(zip_path) from None  # bz2 and some damaged streams surface as plain OSError
     return ExtractResult(root=_single_top_folder(dest), ignored=plan.ignored, files=files_written)
 
 
@@ -285,7 +303,7 @@ def _extract(zip_path: Path, zf: zipfile.ZipFile, plan: _Plan, dest: Path, limit
 def _inside(zip_path: Path, dest: Path, target: Path) -> Path:
     # Names were already checked; this catches anything that still resolves elsewhere.
     if not is_within(target, dest):
-        raise _fail(zip_path, f"contains an entry that would be written outside the folder ({target}).", _REZIP)
+        raise _fail(zip_path, "contains an entry that would be written outside its folder (through a link).", _REZIP)
     return target
 
 

@@ -106,9 +106,11 @@ class LayerInfo:
     name: str
     type: str
     output_shape: str
-    params: int
+    params: int  # the layer's own weights (0 for additions, pooling, activations: most cut points)
     recommended: bool
     default: bool
+    params_up_to: int = 0  # every weight the network cut here keeps (this layer and all it reads from)
+    fine_tunable: bool = False  # counted by fine-tuning: has weights and is not BatchNormalization
 
 
 # ---------------------------------------------------------------- weights
@@ -314,8 +316,63 @@ def _shape_text(layer) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape[1:]) + ")"
 
 
+def fine_tunable(layer) -> bool:
+    """True for a layer fine-tuning changes: one with weights, except BatchNormalization
+    (kept frozen so its pretrained statistics survive small batches)."""
+    import keras
+
+    return bool(layer.weights) and not isinstance(layer, keras.layers.BatchNormalization)
+
+
+def _parents(layer, index: dict[int, int]) -> list[int]:
+    """Positions (in ``index``) of the layers whose outputs ``layer`` reads."""
+    found = []
+    for node in getattr(layer, "_inbound_nodes", []):
+        for tensor in node.input_tensors:
+            history = getattr(tensor, "_keras_history", None)
+            parent = index.get(id(history.operation)) if history else None
+            if parent is not None:
+                found.append(parent)
+    return found
+
+
+def _params_up_to(layers: list, own: list[int]) -> list[int]:
+    """For each layer, the parameters of the network cut there: its own and its ancestors'.
+
+    Most good cut points (additions, pooling, activations) own no weights; what matters
+    when choosing one is how much of the network it keeps.
+    """
+    index = {id(layer): i for i, layer in enumerate(layers)}
+    ancestors: list[int | None] = [None] * len(layers)  # bit sets of layer positions
+
+    def visit(i: int) -> int:
+        stack = [i]
+        while stack:  # iterative: DenseNet's chains are deeper than Python's recursion limit
+            j = stack[-1]
+            parents = [p for p in _parents(layers[j], index) if ancestors[p] is None and p != j]
+            if parents:
+                stack.extend(parents)
+                continue
+            bits = 1 << j
+            for p in _parents(layers[j], index):
+                if p != j:
+                    bits |= ancestors[p] or 0
+            ancestors[j] = bits
+            stack.pop()
+        return ancestors[i]
+
+    totals = []
+    for i in range(len(layers)):
+        bits = ancestors[i] if ancestors[i] is not None else visit(i)
+        totals.append(sum(own[j] for j in range(len(layers)) if bits >> j & 1))
+    return totals
+
+
 def list_layers(name_or_model, image_size: int | None = None) -> list[LayerInfo]:
     """Every layer of a backbone with type, output shape, parameters and cut-point marks.
+
+    ``params`` is the layer's own parameter count; ``params_up_to`` the size of the network
+    cut at that layer.
 
     ``name_or_model`` is a registry name, a path to a user's model file, or a Keras model.
     """
@@ -330,6 +387,8 @@ def list_layers(name_or_model, image_size: int | None = None) -> list[LayerInfo]
     pattern = re.compile(spec.cut_points) if spec else re.compile(r"(add|pool|concat|out|_act|relu)$", re.I)
     default = default_layer_name(full, spec)
     last = full.layers[-1].name
+    own = [int(layer.count_params()) if layer.built else 0 for layer in full.layers]
+    kept = _params_up_to(list(full.layers), own)
     rows = []
     for depth, layer in enumerate(full.layers):
         if depth == 0:
@@ -340,9 +399,44 @@ def list_layers(name_or_model, image_size: int | None = None) -> list[LayerInfo]
                 name=layer.name,
                 type=type(layer).__name__,
                 output_shape=_shape_text(layer),
-                params=int(layer.count_params()) if layer.built else 0,
+                params=own[depth],
                 recommended=bool(pattern.search(layer.name)) or layer.name in (default, last),
                 default=layer.name == default,
+                params_up_to=kept[depth],
+                fine_tunable=fine_tunable(layer),
             )
         )
     return rows
+
+
+def measure_speed(name: str, image_size: int | None = None, *, batch_size: int = 8, repeats: int = 3) -> float:
+    """Images per second through a backbone (cut at its default layer) on this machine.
+
+    Built with random weights: a forward pass costs the same as with pretrained ones, and
+    nothing is downloaded. The first batch (graph tracing) is not timed.
+
+    Args:
+        name: A registry name (see :data:`BACKBONES`).
+        image_size: Input size in pixels; default: the backbone's native size.
+        batch_size: Images per timed batch.
+        repeats: Timed batches; the result is their average speed.
+
+    Returns:
+        Images per second.
+    """
+    import time
+
+    import numpy as np
+
+    if batch_size < 1 or repeats < 1:
+        raise TLCoreError(f"batch_size={batch_size} and repeats={repeats} must both be at least 1.",
+                          "use whole numbers of 1 or more.")
+    spec = get_backbone(name)
+    size = int(image_size or spec.native_size)
+    base = build_base(spec.name, weights=None, image_size=size)
+    batch = np.random.default_rng(0).uniform(0, 255, (batch_size, size, size, 3)).astype("float32")
+    base.predict_on_batch(batch)  # warm-up: builds the compiled function
+    start = time.perf_counter()
+    for _ in range(repeats):
+        base.predict_on_batch(batch)
+    return batch_size * repeats / max(time.perf_counter() - start, 1e-9)

@@ -140,6 +140,8 @@ class ProgressPrinter:
             self._stage(event)
         elif kind == "status":
             self._status(event)
+        elif kind == "fine_tune_result" and event.get("message"):
+            self._write_line(str(event["message"]))  # which weights were kept, and why
 
     def _batch(self, event: dict) -> None:
         stage = str(event.get("stage", ""))
@@ -283,6 +285,7 @@ _TRAIN_FLAGS = {
     "label_smoothing": "label_smoothing", "dropout": "dropout", "patience": "patience",
     "early_stopping": "early_stopping", "seed": "seed", "val_fraction": "val_fraction",
     "feature_cache": "feature_cache", "mixed_precision": "mixed_precision",
+    "fine_tune_augment": "fine_tune_augment", "fine_tune_views": "fine_tune_views",
 }
 
 
@@ -303,6 +306,11 @@ def _config_from_args(args):
             setattr(config, field_name, value)
     if getattr(args, "data", None):
         config.data = args.data
+        config.data_name = None  # a name from --config belongs to that config's dataset
+    if config.data and not config.data_name:
+        from .data import dataset_name
+
+        config.data_name = dataset_name(config.data)  # shared files name the dataset by this, never by its path
     config.data = _absolute_if_path(config.data) or ""
     config.weights = _absolute_if_path(config.weights, ("imagenet", "none"))
     config.backbone_file = _absolute_if_path(config.backbone_file)
@@ -373,6 +381,10 @@ def _format_evaluation(evaluation: dict, title: str) -> list[str]:
     if isinstance(acc, (int, float)):
         n = evaluation.get("num_images")
         lines.append(f"Accuracy: {acc:.1%}" + (f" on {n} images" if n is not None else ""))
+    if (evaluation.get("fine_tune") or {}).get("message"):
+        lines.append(evaluation["fine_tune"]["message"])
+    if evaluation.get("from_scratch"):
+        lines.append("Random start: every layer was trained from scratch (no transfer).")
     if evaluation.get("macro_f1") is not None:
         lines.append(f"Macro F1: {evaluation['macro_f1']:.3f}")
     if evaluation.get("sensitivity") is not None:
@@ -488,7 +500,7 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .export import FORMAT_HELP, export_run
+    from .export import FORMAT_HELP, export_accuracy, export_run
 
     formats = args.format or ["all"]
     paths = export_run(args.run_dir, formats, out_dir=args.out)
@@ -496,10 +508,15 @@ def _cmd_export(args) -> int:
     for key, path in paths.items():
         what = FORMAT_HELP.get(key, {"savedmodel-zip": "the SavedModel as one zip file for downloading",
                                      "labels": "class names in output order",
-                                     "info": "input size and format, for tools",
+                                     "info": "input size and format (and the 8-bit model's accuracy), for tools",
+                                     "config": "the run's settings, with the dataset named but no server folders",
                                      "card": "model card: what the model is, its data, metrics and how to use it"}
                                .get(key, key))
         print(f"  {path.name + ('/' if path.is_dir() else ''):<22} {what}")
+    accuracy = export_accuracy(paths["info"].parent)
+    if accuracy:
+        print(f"Accuracy on {accuracy['images']} {accuracy['split']} images: float {accuracy['float']:.1%}, "
+              f"8-bit TFLite {accuracy['tflite_int8']:.1%}")
     return EXIT_OK
 
 
@@ -631,7 +648,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="feature-extraction trains only a new head on the frozen backbone; fine-tune then also "
                         f"unfreezes the top layers (default {d.mode})")
     g.add_argument("--weights", metavar="imagenet|none|FILE",
-                   help="backbone weights: 'imagenet' (downloaded once and cached), 'none' (random), or a "
+                   help="backbone weights: 'imagenet' (downloaded once and cached), 'none' (a random start: "
+                        "the whole network is trained from scratch, the no-transfer baseline), or a "
                         f"weights file (default {d.weights})")
     g.add_argument("--backbone-file", metavar="FILE",
                    help="use your own .keras/.h5 model as the backbone instead of --backbone")
@@ -669,12 +687,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"16-bit mixed precision ('auto': on for GPUs that support it; default {d.mixed_precision})")
     g = p.add_argument_group("fine-tuning (with --mode fine-tune)")
     g.add_argument("--fine-tune-layers", type=int, metavar="N",
-                   help=f"how many layers at the top of the cut backbone to unfreeze (default {d.fine_tune_layers})")
+                   help="how many layers with weights at the top of the cut backbone to unfreeze; "
+                        f"BatchNorm stays frozen and is not counted (default {d.fine_tune_layers})")
     g.add_argument("--fine-tune-from", metavar="NAME", help="or: unfreeze from this layer upwards")
     g.add_argument("--fine-tune-epochs", type=int, metavar="N",
                    help=f"epochs of fine-tuning (default {d.fine_tune_epochs})")
     g.add_argument("--fine-tune-learning-rate", type=float, metavar="F",
                    help=f"learning rate while fine-tuning; keep it low (default {d.fine_tune_learning_rate:g})")
+    g.add_argument("--fine-tune-augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="fine-tune on augmented copies of the training images even without --augment "
+                        f"(default {'on' if d.fine_tune_augment else 'off'})")
+    g.add_argument("--fine-tune-views", type=int, metavar="N",
+                   help="augmented copies of each training image cached for fine-tuning; each epoch "
+                        f"trains on the next one (default {d.fine_tune_views})")
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="DIR",
                    help="folder the run folder is created in (default: the workspace's runs/ folder)")

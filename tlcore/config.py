@@ -47,6 +47,7 @@ class TrainConfig:
     """Every setting of one run. Defaults give a good run with nothing touched."""
 
     data: str = ""  # folder or .zip
+    data_name: str | None = None  # the dataset's name as the user gave it (shown in shared files)
     backbone: str = "MobileNetV2"
     layer: str | None = None  # bottleneck layer; None = the backbone's recommended cut
     weights: str = "imagenet"  # "imagenet", "none", or a path to a weights file
@@ -66,10 +67,15 @@ class TrainConfig:
     seed: int = 42
     val_fraction: float = 0.2
     # Fine-tuning: after the head is trained, unfreeze the top layers and train again.
-    fine_tune_layers: int = 30  # how many layers (from the top of the cut base) to unfreeze
+    # Only layers with weights are counted (BatchNormalization stays frozen and is not counted).
+    fine_tune_layers: int = 30  # how many layers with weights (from the top of the cut base) to unfreeze
     fine_tune_from: str | None = None  # or: unfreeze from this named layer upwards
-    fine_tune_learning_rate: float = 1e-5
+    fine_tune_learning_rate: float = 1e-4
     fine_tune_epochs: int = 10
+    # Fine-tuning learns from augmented copies of the training images even when `augment`
+    # is off: a head that already fits the plain images leaves fine-tuning nothing to learn.
+    fine_tune_augment: bool = True
+    fine_tune_views: int = 3  # augmented copies per image cached at the fine-tuning boundary
     augment: bool = False
     augmentation: Augmentation = field(default_factory=Augmentation)
     feature_cache: bool = True  # feature extraction fast path (bottleneck features cached on disk)
@@ -109,8 +115,9 @@ class TrainConfig:
         for name, hi in (("dropout", 0.95), ("label_smoothing", 0.5), ("val_fraction", 0.9)):
             if not (0 <= float(getattr(self, name)) <= hi):
                 raise bad(name, f"a number from 0 to {hi}")
-        if not isinstance(self.feature_views, int) or not 0 <= self.feature_views <= 32:
-            raise bad("feature_views", "a whole number from 0 to 32")
+        for name in ("feature_views", "fine_tune_views"):
+            if not isinstance(getattr(self, name), int) or not 0 <= getattr(self, name) <= 32:
+                raise bad(name, "a whole number from 0 to 32")
         if self.fine_tune_layers < 0:
             raise bad("fine_tune_layers", "a whole number of at least 0")
         return self

@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import shutil
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -259,7 +260,8 @@ def load_dataset(
 
     skipped = list(ignored)
     root, layout, split_dirs = _find_layout(base, skipped)
-    candidates, class_dirs = _collect_candidates(base, split_dirs, skipped)
+    warnings: list[str] = []
+    candidates, class_dirs = _collect_candidates(base, split_dirs, skipped, warnings)
     hashes, reasons = _inspect_files([path for _, _, path in candidates], progress)
     usable: dict[str, dict[str, list[str]]] = {split: {name: [] for name in dirs} for split, dirs in class_dirs.items()}
     for split, class_name, path in candidates:
@@ -269,7 +271,6 @@ def load_dataset(
             skipped.append(SkippedFile(_relative(path, base), reasons[path]))
 
     classes = _check_classes(root, usable, skipped)
-    warnings: list[str] = []
     split_lists, validation = _assign_splits(usable, classes, val_fraction, seed, warnings)
     labels = {name: i for i, name in enumerate(classes)}
     samples = [
@@ -299,7 +300,7 @@ def _extract_cached(zip_path: Path, workspace: Workspace, limits: ZipLimits | No
     digest = _file_sha256(zip_path)[:16]
     dest = workspace.datasets_dir / digest
     # The marker is written last, so a folder without it is a half-finished extraction.
-    marker = workspace.datasets_dir / f"{digest}.json"
+    marker = _zip_marker(dest)
     if marker.is_file() and dest.is_dir():
         try:
             info = json.loads(marker.read_text(encoding="utf-8"))
@@ -311,6 +312,54 @@ def _extract_cached(zip_path: Path, workspace: Workspace, limits: ZipLimits | No
     result = extract_zip(zip_path, dest, limits)
     write_json_atomic(marker, {"zip": zip_path.name, "files": result.files, "ignored": [asdict(s) for s in result.ignored]})
     return dest.resolve(), result.ignored
+
+
+def _zip_marker(folder: Path) -> Path:
+    """The marker :func:`_extract_cached` writes beside an extracted zip: ``<digest>.json``."""
+    return folder.with_name(f"{folder.name}.json")
+
+
+def dataset_name(source: str | Path | None, given: str | None = None) -> str:
+    """The dataset's name as the user knows it, safe to show in shared files.
+
+    ``given`` (the name the user gave, e.g. ``TrainConfig.data_name``) wins. Otherwise the
+    name comes from ``source``: a zip's stem ("my_flowers" for ``my_flowers.zip``), the
+    uploaded zip's name for a folder extracted from one, or the folder's own name. It is
+    one path component, never a server path and never a workspace's session code (the code
+    is all anyone needs to open that workspace).
+
+    Args:
+        source: The dataset folder or zip (``TrainConfig.data``).
+        given: The name the user gave, if any.
+
+    Returns:
+        A short name such as ``"my_flowers"``; ``"dataset"`` when nothing better is known.
+    """
+    from .workspace import session_code
+
+    for text in (given, source):
+        if not text:
+            continue
+        path = Path(str(text).replace("\\", "/"))
+        code = session_code(path)
+        name = _name_of(path)
+        if name and name != code and name not in ("sessions", "datasets", "uploads", "workspace"):
+            return name
+    return "dataset"
+
+
+def _name_of(path: Path) -> str:
+    """The last component of ``path`` as a dataset name (see :func:`dataset_name`)."""
+    if path.suffix.lower() == ".zip":
+        return path.stem
+    # A folder inside <workspace>/datasets/<digest>/ was extracted from a zip: use the zip's name.
+    for folder in (path, *path.parents):
+        if folder.parent.name == "datasets":
+            try:
+                return Path(json.loads(_zip_marker(folder).read_text(encoding="utf-8"))["zip"]).stem
+            except (OSError, ValueError, KeyError, TypeError):
+                break
+    return path.name
 
 
 def _is_clutter(name: str) -> bool:
@@ -385,18 +434,31 @@ def _split_layout(
     return {split: found[0] for split, found in splits.items()}
 
 
+def _class_name(folder_name: str) -> str:
+    """A class folder's name as a class name: NFC, so composed and decomposed spellings are one text."""
+    return unicodedata.normalize("NFC", folder_name)
+
+
 def _collect_candidates(
-    base: Path, split_dirs: dict[str, Path], skipped: list[SkippedFile]
-) -> tuple[list[tuple[str, str, str]], dict[str, dict[str, Path]]]:
-    """Every file inside a class folder, as (split, class name, absolute path)."""
+    base: Path, split_dirs: dict[str, Path], skipped: list[SkippedFile], warnings: list[str]
+) -> tuple[list[tuple[str, str, str]], dict[str, dict[str, list[Path]]]]:
+    """Every file inside a class folder, as (split, class name, absolute path).
+
+    Folders whose names are the same text in two Unicode forms (``café`` typed on macOS is
+    stored decomposed, on Windows composed) look identical, so they are one class; the merge
+    is noted in ``warnings``. Names that differ only by upper/lower case are refused.
+    """
     candidates: list[tuple[str, str, str]] = []
-    class_dirs: dict[str, dict[str, Path]] = {}
+    class_dirs: dict[str, dict[str, list[Path]]] = {}
     for split, split_dir in split_dirs.items():
         dirs, files = _children(split_dir, base, skipped)
         skipped += [SkippedFile(_relative(f, base), "not inside a class folder") for f in files]
-        by_lower: dict[str, list[str]] = defaultdict(list)
+        by_name: dict[str, list[Path]] = defaultdict(list)
         for d in dirs:
-            by_lower[d.name.casefold()].append(d.name)
+            by_name[_class_name(d.name)].append(d)
+        by_lower: dict[str, list[str]] = defaultdict(list)
+        for name in by_name:
+            by_lower[name.casefold()].append(name)
         clashes = [names for names in by_lower.values() if len(names) > 1]
         if clashes:
             names = " and ".join(f"'{n}'" for n in clashes[0])
@@ -404,10 +466,19 @@ def _collect_candidates(
                 f"The class folders {names} in {_relative(split_dir, base) or split_dir.name} differ only by upper/lower case.",
                 "rename or merge them so every class has a clearly different name.",
             )
-        class_dirs[split] = {d.name: d for d in dirs}
-        for d in dirs:
-            for path in _walk_files(d, base, skipped):
-                candidates.append((split, d.name, str(path)))
+        where = f" in {split_dir.name}/" if split_dir.name.lower() in _SPLIT_NAMES else ""
+        for name, folders in by_name.items():
+            if len(folders) > 1:
+                warnings.append(
+                    f"{len(folders)} class folders{where} are named '{name}', spelled with different Unicode "
+                    "characters (composed and decomposed accents, as different systems write them); they were "
+                    f"merged into one class '{name}'. To keep them as two classes, give them clearly different names."
+                )
+        class_dirs[split] = dict(by_name)
+        for name, folders in by_name.items():
+            for d in folders:
+                for path in _walk_files(d, base, skipped):
+                    candidates.append((split, name, str(path)))
     return candidates, class_dirs
 
 
@@ -832,6 +903,7 @@ __all__ = [
     "ImageBatches",
     "Sample",
     "SkippedFile",
+    "dataset_name",
     "decode_all",
     "load_dataset",
 ]

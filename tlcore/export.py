@@ -2,7 +2,8 @@
 
 Every exported model takes what the app takes: ``uint8`` RGB images, resized and
 preprocessed *inside* the model, and returns class probabilities in ``labels.json`` order.
-Nothing outside the model has to be reproduced by the person who downloads it.
+Nothing outside the model has to be reproduced by the person who downloads it, and nothing
+exported names a folder on the server or a workspace (see :func:`shareable_config`).
 
 TensorFlow and Keras are imported inside the functions, so ``import tlcore`` stays light.
 """
@@ -22,7 +23,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .errors import TLCoreError
-from .runfiles import write_bytes_atomic, write_json_atomic
+from .runfiles import write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ FILE_NAMES = {
     "labels": "labels.json",
     "info": "model_info.json",
     "card": "model_card.md",
+    "config": "config.json",
 }
 
 
@@ -143,16 +145,24 @@ def _save_keras(model, source: Path | None, dest: Path) -> Path:
 
 
 def _export_saved_model(model, dest: Path, input_size: int | None = None) -> None:
-    """``model.export`` into ``dest``; with ``input_size`` the input is fixed to that square size."""
+    """Write the model's inference pass as a SavedModel into ``dest`` (``serve``, ``serving_default``).
+
+    ``training=False`` is spelled out: ``model.export`` traces a bare ``model(x)``, which runs
+    dropout (and BatchNormalization of a network trained from scratch) in training mode, so
+    the export would be random and TFLite refuses its random ops. With ``input_size`` the
+    input is fixed to that square size.
+    """
     import keras
 
-    kwargs: dict[str, Any] = {}
-    if input_size:
-        kwargs["input_signature"] = [keras.InputSpec(shape=(None, input_size, input_size, 3), dtype="uint8")]
+    size = input_size or None
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", lambda image: model(image, training=False),
+                         input_signature=[keras.InputSpec(shape=(None, size, size, 3), dtype="uint8")])
     try:
-        model.export(str(dest), format="tf_saved_model", verbose=False, **kwargs)
+        archive.write_out(str(dest), verbose=False)
     except TypeError:  # older Keras without verbose=
-        model.export(str(dest), format="tf_saved_model", **kwargs)
+        archive.write_out(str(dest))
 
 
 def _zip_dir(folder: Path, dest: Path) -> Path:
@@ -195,6 +205,127 @@ def _tflite_check(content: bytes, model, image_size: int | None, dynamic: bool, 
         raise ValueError(f"TFLite output {got.shape} does not match Keras output {want.shape}")
     if not quantized and float(np.max(np.abs(got - want))) > 1e-3:
         raise ValueError(f"TFLite float output differs from Keras by {np.max(np.abs(got - want)):.2g}")
+
+
+# ---------------------------------------------------------------- what may be shared
+
+# Settings whose value is a file or folder on this server (a file name is kept, the folders are not).
+_PATH_SETTINGS = ("backbone_file", "weights")
+_WEIGHT_WORDS = ("imagenet", "none")
+
+
+def _looks_like_path(text: str) -> bool:
+    return "/" in text or "\\" in text or os.path.isabs(text)
+
+
+def _file_name(text: str) -> str:
+    """The last component of a path (either slash), e.g. ``my_model.keras``."""
+    return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def _strip_paths(value: Any) -> Any:
+    """``value`` with every path-looking string reduced to its file name (dicts and lists too)."""
+    if isinstance(value, str):
+        return _file_name(value) if _looks_like_path(value) else value
+    if isinstance(value, dict):
+        return {k: _strip_paths(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strip_paths(v) for v in value]
+    return value
+
+
+def shareable_config(config: Any) -> dict:
+    """A run's settings fit to share: no server path and no workspace code in them.
+
+    ``data`` becomes the dataset's name as the user gave it (``data_name``, else the zip's or
+    folder's name, see :func:`tlcore.data.dataset_name`); ``backbone_file``, a weights file and
+    any other path become bare file names. Everything else is kept, so the file still says
+    how the run was made; to repeat it, point ``data`` at your own copy of the dataset.
+
+    Args:
+        config: A :class:`~tlcore.config.TrainConfig` or its ``to_dict()`` (a run's ``config.json``).
+
+    Returns:
+        A new dict; ``config`` is not changed.
+    """
+    from .data import dataset_name
+
+    values = config.to_dict() if hasattr(config, "to_dict") else dict(config or {})
+    name = dataset_name(values.get("data"), values.get("data_name"))
+    shared = _strip_paths({k: v for k, v in values.items() if k not in ("data", "data_name")})
+    for key in _PATH_SETTINGS:
+        value = values.get(key)
+        if isinstance(value, str) and value.lower() not in _WEIGHT_WORDS:
+            shared[key] = _file_name(value)
+    shared = {"data": name, **({"data_name": name} if "data_name" in values else {}), **shared}
+    return {k: shared[k] for k in values if k in shared}  # the original order of the settings
+
+
+def shareable_run_config(run_dir: str | Path) -> bytes:
+    """A run's ``config.json`` as :func:`shareable_config` makes it, ready to download."""
+    config = _read_json(Path(run_dir) / "config.json")
+    if not isinstance(config, dict):
+        raise TLCoreError(f"Run {Path(run_dir).name} has no readable config.json.", "train the run again.")
+    secrets = _session_secrets(*(config.get(k) for k in ("data", "backbone_file", "weights")),
+                               str(Path(run_dir).resolve()))
+    return _shared_json(shareable_config(config), secrets)
+
+
+def _without_folders(value: Any, folders: Sequence[str]) -> Any:
+    """``value`` with each of ``folders`` cut out of every string in it (dicts and lists too)."""
+    if isinstance(value, str):
+        for folder in folders:
+            value = value.replace(folder + "/", "").replace(folder, _file_name(folder))
+        return value
+    if isinstance(value, dict):
+        return {k: _without_folders(v, folders) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_without_folders(v, folders) for v in value]
+    return value
+
+
+def _session_secrets(*paths: Any) -> list[str]:
+    """Session workspace folders and codes named in any of ``paths`` (longest first)."""
+    from .workspace import session_code
+
+    secrets: set[str] = set()
+    for path in paths:
+        code = session_code(path) if isinstance(path, str) and path else None
+        if code:
+            parts = Path(path).parts
+            at = next(i for i in range(1, len(parts)) if parts[i] == code and parts[i - 1] == "sessions")
+            secrets.update({str(Path(*parts[: at + 1])), code})
+    return sorted(secrets, key=len, reverse=True)
+
+
+def _redact(text: str, secrets: Sequence[str]) -> str:
+    """Last line of defence for a shared text file: cut any workspace folder or code still in it."""
+    for secret in secrets:
+        text = text.replace(secret + "/", "").replace(secret, "…")
+    return text
+
+
+def _shared_json(value: Any, secrets: Sequence[str]) -> bytes:
+    """A JSON file to share: indented, UTF-8, with :func:`_redact` applied."""
+    return _redact(json.dumps(value, indent=2, ensure_ascii=False, default=str), secrets).encode("utf-8")
+
+
+def _shareable_report(report: dict | None, data_name: str | None) -> dict | None:
+    """A data report for the model card: the dataset's name instead of server folders.
+
+    Its paths are relative to the dataset already; any that is not (and any sentence naming a
+    folder) loses the dataset's folders, so ``val/cats/1.png`` stays but no server path does.
+    """
+    if not report:
+        return report
+    from .data import dataset_name
+
+    folders = {str(report[k]).rstrip("/") for k in ("root", "source") if report.get(k)}
+    folders |= {str(Path(f).parent) for f in folders if Path(f).is_absolute() and str(Path(f).parent) != "/"}
+    shared = _without_folders({k: v for k, v in report.items() if k not in ("source", "root")},
+                              sorted(folders, key=len, reverse=True))
+    shared["source"] = data_name or dataset_name(report.get("source"))
+    return shared
 
 
 # ---------------------------------------------------------------- the model card
@@ -247,7 +378,7 @@ def _metrics_section(evaluation: dict, title: str) -> list[str]:
 def _data_section(report: dict, classes: list[str]) -> list[str]:
     out = ["## Training data", ""]
     if report.get("source"):
-        out.append(f"- Source: `{report['source']}`")
+        out.append(f"- Dataset: **{report['source']}**")
     if report.get("validation"):
         out.append(f"- Validation: {report['validation']}")
     counts = report.get("counts") or {}
@@ -269,14 +400,12 @@ def _data_section(report: dict, classes: list[str]) -> list[str]:
 
 
 def _usage_section(classes_file: str, size: int | None, tflite_note: str, files: dict[str, Path]) -> list[str]:
-    size_text = str(size) if size else "the training size"
     out = ["## How to use it", "",
            "Every format takes `uint8` RGB pixels (0-255) and returns probabilities in the order of "
            f"`{classes_file}`. Do **not** rescale or normalise the pixels yourself.", ""]
     load = (
         f'classes = json.load(open("{classes_file}"))\n'
-        'image = Image.open("photo.jpg").convert("RGB")\n'
-        f"image = np.asarray(image.resize(({size_text}, {size_text}), Image.BILINEAR))\n"
+        'image = np.asarray(Image.open("photo.jpg").convert("RGB"))  # at its own size: the model resizes it\n'
         "batch = image[np.newaxis]  # shape (1, height, width, 3), dtype uint8\n"
     )
     imports = "import json\n\nimport numpy as np\nfrom PIL import Image\n"
@@ -315,6 +444,23 @@ def _usage_section(classes_file: str, size: int | None, tflite_note: str, files:
     return out
 
 
+def _mode_note(config: dict, mode: str, evaluation: dict | None = None) -> str:
+    """What the mode did to the backbone, in words (a random start trains every layer;
+    fine-tuning says which weights were kept and why)."""
+    from .config import TrainConfig
+    from .model import trains_from_scratch
+
+    if config and trains_from_scratch(TrainConfig(weights=config.get("weights") or "none",
+                                                  backbone_file=config.get("backbone_file"))):
+        return " (no pretrained weights: every layer was trained from scratch)"
+    verdict = ((evaluation or {}).get("fine_tune") or {}).get("message")
+    if mode == "fine-tune" and verdict:
+        return f" (the top of the backbone was unfrozen and trained at a low learning rate). {verdict}"
+    if mode == "fine-tune":
+        return " (the top of the backbone was unfrozen and trained at a low learning rate)"
+    return " (the backbone is frozen; only the head was trained)"
+
+
 def build_model_card(
     classes: Sequence[str],
     *,
@@ -327,8 +473,14 @@ def build_model_card(
     tflite_input: str | None = None,
     files: dict[str, Path] | None = None,
     name: str | None = None,
+    int8_accuracy: dict | None = None,
 ) -> str:
-    """The Markdown model card: what the model is, what it was trained on, how well it does, how to use it."""
+    """The Markdown model card: what the model is, what it was trained on, how well it does, how to use it.
+
+    The card is made to be shared: give it settings from :func:`shareable_config` and a data
+    report without server folders (as :func:`export_model` does). ``int8_accuracy`` is what
+    :func:`measure_int8_accuracy` measured (or why it could not).
+    """
     config = dict(config or {})
     files = dict(files or {})
     backbone = Path(config["backbone_file"]).name if config.get("backbone_file") else config.get("backbone", "unknown")
@@ -337,15 +489,14 @@ def build_model_card(
     classes = [str(c) for c in classes]
     title = f"# Model card: {backbone} image classifier" + (f" ({name})" if name else "")
     out = [title, "",
-           f"A {len(classes)}-class image classifier made by transfer learning with Transfer Studio (tlcore) "
+           f"A {len(classes)}-class image classifier made with Transfer Studio (tlcore) "
            f"on {time.strftime('%Y-%m-%d')}.", "",
            "## Model", "",
            f"- Backbone: **{backbone}**"
            + (" (the user's own model)" if config.get("backbone_file")
               else f" (pretrained weights: {config.get('weights')})"),
            f"- Bottleneck layer (where the backbone is cut): **{layer}**",
-           f"- Mode: **{mode}**" + (" (the top of the backbone was unfrozen and trained at a low learning rate)"
-                                    if mode == "fine-tune" else " (the backbone is frozen; only the head was trained)"),
+           f"- Mode: **{mode}**" + _mode_note(config, mode, evaluation),
            f"- Head: {config.get('pooling', 'avg')} pooling, dropout {config.get('dropout', '?')}, "
            f"dense softmax over {len(classes)} classes"]
     if num_params:
@@ -358,8 +509,8 @@ def build_model_card(
             "happen **inside** the model." if image_size else
             "- Resizing and the backbone's own preprocessing happen **inside** the model.",
             f"- Output: `(batch, {len(classes)})` probabilities (softmax) in the order of `labels.json`.",
-            f"- tlcore itself resizes with Pillow (bilinear) to {image_size or 'the training size'} pixels before "
-            "calling the model, exactly as in training; do the same for identical results.",
+            "- The app (tlcore) resizes a photo with the same arithmetic as the model's own resize layer "
+            "(`tlcore.images.resize_image`), so the model given the photo at its own size gives the app's answer.",
             ]
     if tflite_note:
         out.append(f"- TensorFlow Lite: {tflite_note}")
@@ -374,6 +525,8 @@ def build_model_card(
             out += _metrics_section(evaluation["test"], "Test split (never used for training or model selection)")
     else:
         out += ["No evaluation was recorded for this model.", ""]
+    if int8_accuracy is not None:
+        out += ["### 8-bit TensorFlow Lite (`model_quant.tflite`)", "", _accuracy_line(int8_accuracy), ""]
     if config:
         rows = []
         for key, value in config.items():
@@ -382,7 +535,8 @@ def build_model_card(
             else:
                 rows.append([key, value])
         out += ["## Settings", "",
-                "Every setting of the run (`config.json`); `tlcore train --config config.json` repeats it.", "",
+                "Every setting of the run (`config.json`, beside the model). To repeat the run, set `data` to "
+                "your copy of the dataset and run `tlcore train --config config.json`.", "",
                 *_table(["setting", "value"], rows), ""]
     if files:
         out += ["## Files", ""]
@@ -398,7 +552,101 @@ def build_model_card(
     return "\n".join(out)
 
 
+# ---------------------------------------------------------------- the 8-bit model, measured
+
+_MEASURE_BATCH = 32  # images decoded and run at a time: bounded memory for any validation set
+
+
+def measure_int8_accuracy(model, int8_content: bytes, paths: Sequence[str], labels: Sequence[int],
+                          image_size: int, split: str = "val") -> dict:
+    """Accuracy of the float Keras model and of the 8-bit TFLite model on the same labelled images.
+
+    Images are decoded as in training and in the app (:func:`tlcore.images.load_image` at the
+    training size, through :func:`tlcore.data.decode_all`), a batch at a time.
+
+    Args:
+        model: The float Keras classifier.
+        int8_content: The quantized ``.tflite`` file's bytes.
+        paths: Image files.
+        labels: Their true class indices.
+        image_size: The training image size.
+        split: Which split the images are, for the record ("val").
+
+    Returns:
+        ``{"float", "tflite_int8"}`` (accuracies from 0 to 1), ``"split"``, ``"images"`` and
+        ``"disagree"`` (images the two models give different answers for).
+    """
+    from .data import decode_all
+    from .predict import run_tflite, tflite_interpreter
+
+    interpreter = tflite_interpreter(model_content=int8_content)
+    float_answers, int8_answers = [], []
+    for start in range(0, len(paths), _MEASURE_BATCH):
+        batch = decode_all(list(paths[start:start + _MEASURE_BATCH]), image_size)
+        float_answers.append(np.asarray(model(batch, training=False)).argmax(axis=1))
+        int8_answers.append(run_tflite(interpreter, batch).argmax(axis=1))
+    truth = np.asarray(labels, dtype=int)
+    float_answers, int8_answers = np.concatenate(float_answers), np.concatenate(int8_answers)
+    return {"float": float(np.mean(float_answers == truth)), "tflite_int8": float(np.mean(int8_answers == truth)),
+            "split": split, "images": int(len(truth)), "disagree": int(np.sum(float_answers != int8_answers))}
+
+
+def _int8_accuracy(model, content: bytes, validation: dict | None, image_size: int | None) -> dict:
+    """What goes into ``model_info.json["accuracy"]``: measured numbers, or why there are none."""
+    validation = validation or {"reason": "no labelled validation images were given to the export"}
+    split = validation.get("split", "val")
+    not_measured = {"float": None, "tflite_int8": None, "split": split, "images": 0}
+    if not validation.get("paths"):
+        return {**not_measured, "not_measured": validation.get("reason") or "there are no validation images"}
+    if not image_size:
+        return {**not_measured, "not_measured": "the model's training image size is unknown"}
+    return measure_int8_accuracy(model, content, validation["paths"], validation["labels"], image_size, split)
+
+
+def _accuracy_line(accuracy: dict) -> str:
+    """One line of the model card about the 8-bit model's accuracy (measured, or why not)."""
+    if accuracy.get("tflite_int8") is None:
+        return (f"- The 8-bit model's accuracy was not measured: {accuracy.get('not_measured', 'unknown reason')}. "
+                "Compare it with `model.tflite` on your own images before relying on it.")
+    split = {"val": "validation", "test": "test"}.get(accuracy["split"], accuracy["split"])
+    n, differ = accuracy["images"], accuracy.get("disagree", 0)
+    return (f"- Measured at export: float: {100 * accuracy['float']:.1f} %, 8-bit TFLite: "
+            f"{100 * accuracy['tflite_int8']:.1f} % on {n} {split} images; the two give a different answer "
+            f"for {differ} of the {n} images." + (" With so few images, one image moves the accuracy by "
+                                                  f"{100 / n:.1f} points." if n < 200 else ""))
+
+
 # ---------------------------------------------------------------- export
+
+
+def _export_tflite(model, fmt: str, work: Path, saved_dir: Path | None, image_size: int | None,
+                   fixed_dir: list) -> tuple[bytes, str]:
+    """Convert to TFLite with a dynamic input size, or at the fixed training size when that fails.
+
+    Returns the file's bytes and the card's note on its input size. ``fixed_dir`` holds the
+    fixed-size SavedModel once made, so the second TFLite format reuses it.
+    """
+    quantized = fmt == "tflite-quant"
+    if not fixed_dir:
+        try:
+            content = _convert_tflite(saved_dir, quantized)
+            _tflite_check(content, model, image_size, dynamic=True, quantized=quantized)
+            return content, ("any input size (dynamic height and width); resize the input tensor "
+                             "to your batch's shape before allocating tensors.")
+        except Exception as err:  # conversion or runtime problem with dynamic shapes
+            log.info("TFLite with dynamic input size failed (%s); using the fixed training size", err)
+    if not image_size:
+        raise TLCoreError(
+            "TFLite export needs a fixed input size, and the model's training size is unknown.",
+            "export from the run folder (its config.json has the image size).",
+        )
+    if not fixed_dir:
+        fixed_dir.append(work / "saved_model_fixed")
+        _export_saved_model(model, fixed_dir[0], input_size=image_size)
+    content = _convert_tflite(fixed_dir[0], quantized)
+    _tflite_check(content, model, image_size, dynamic=False, quantized=quantized)
+    return content, (f"fixed input size {image_size} x {image_size} (the training size): resize "
+                     "your images to exactly that size first (dynamic sizes did not convert cleanly).")
 
 
 def export_model(
@@ -411,6 +659,9 @@ def export_model(
 ) -> dict[str, Path]:
     """Export a classifier (uint8 RGB in, probabilities out) in the chosen formats.
 
+    Nothing written names a server folder or a workspace: the settings (``config.json``, the
+    card) go through :func:`shareable_config`, the data report shows the dataset's name.
+
     Args:
         model: The end-to-end Keras model (``build_classifier(...).model`` or a trained
             ``model.keras`` loaded back), or the path of a ``.keras`` file (copied as is).
@@ -418,11 +669,14 @@ def export_model(
         classes: Class names in output order (written to ``labels.json``).
         formats: Any of ``"keras"``, ``"savedmodel"``, ``"tflite"``, ``"tflite-quant"``, or ``"all"``.
         card: Facts for the model card: ``config`` (dict), ``evaluation`` (dict),
-            ``data_report`` (dict), ``name`` (str). None writes a card from the model alone.
+            ``data_report`` (dict), ``name`` (str), and ``validation``: ``{"paths", "labels",
+            "split"}`` of labelled images to measure the 8-bit TFLite model on (or
+            ``{"reason"}`` why there are none). None writes a card from the model alone.
 
     Returns:
         Paths of what was written, keyed by ``"keras"``, ``"savedmodel"``,
-        ``"savedmodel-zip"``, ``"tflite"``, ``"tflite-quant"``, ``"labels"``, ``"info"`` and ``"card"``.
+        ``"savedmodel-zip"``, ``"tflite"``, ``"tflite-quant"``, ``"labels"``, ``"info"``,
+        ``"config"`` (when settings were given) and ``"card"``.
 
     Raises:
         TLCoreError: Unknown format, classes that do not match the model, or a format that
@@ -446,7 +700,10 @@ def export_model(
             f"The model has {outputs} outputs but {len(classes)} class names were given.",
             "pass the labels.json that was saved with this model.",
         )
-    config = dict(card.get("config") or {})
+    raw_config, raw_report = card.get("config") or {}, card.get("data_report") or {}
+    secrets = _session_secrets(*(raw_config.get(k) for k in ("data", "backbone_file", "weights")),
+                               *(raw_report.get(k) for k in ("source", "root")), str(out_dir.resolve()))
+    config = shareable_config(raw_config) if raw_config else {}
     image_size = model_image_size(model) or (int(config["image_size"]) if config.get("image_size") else None)
     for fmt in formats:
         if fmt != "keras":
@@ -458,6 +715,7 @@ def export_model(
 
     labels_bytes = json.dumps(classes, indent=2, ensure_ascii=False).encode("utf-8")
     tflite_input = None
+    accuracy = None
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as work:
         work = Path(work)
         saved_dir = None
@@ -465,36 +723,13 @@ def export_model(
             saved_dir = work / FILE_NAMES["savedmodel"]
             _export_saved_model(model, saved_dir)
 
-        tflite_wanted = [f for f in ("tflite", "tflite-quant") if f in formats]
-        fixed_dir = None
-        for fmt in tflite_wanted:
-            quantized = fmt == "tflite-quant"
-            content = None
-            if fixed_dir is None:
-                try:
-                    content = _convert_tflite(saved_dir, quantized)
-                    _tflite_check(content, model, image_size, dynamic=True, quantized=quantized)
-                    tflite_input = ("any input size (dynamic height and width); resize the input tensor "
-                                    "to your batch's shape before allocating tensors.")
-                except Exception as err:  # conversion or runtime problem with dynamic shapes
-                    log.info("TFLite with dynamic input size failed (%s); using the fixed training size", err)
-                    content = None
-            if content is None:
-                if not image_size:
-                    raise TLCoreError(
-                        "TFLite export needs a fixed input size, and the model's training size is unknown.",
-                        "export from the run folder (its config.json has the image size).",
-                    )
-                if fixed_dir is None:
-                    fixed_dir = work / "saved_model_fixed"
-                    _export_saved_model(model, fixed_dir, input_size=image_size)
-                content = _convert_tflite(fixed_dir, quantized)
-                _tflite_check(content, model, image_size, dynamic=False, quantized=quantized)
-                tflite_input = (f"fixed input size {image_size} x {image_size} (the training size): resize "
-                                "your images to exactly that size first (dynamic sizes did not convert cleanly).")
-            dest = out_dir / FILE_NAMES[fmt]
-            write_bytes_atomic(dest, content)
-            paths[fmt] = dest
+        fixed_dir: list[Path] = []
+        for fmt in (f for f in ("tflite", "tflite-quant") if f in formats):
+            content, tflite_input = _export_tflite(model, fmt, work, saved_dir, image_size, fixed_dir)
+            if fmt == "tflite-quant":
+                accuracy = _int8_accuracy(model, content, card.get("validation"), image_size)
+            write_bytes_atomic(out_dir / FILE_NAMES[fmt], content)
+            paths[fmt] = out_dir / FILE_NAMES[fmt]
 
         info = {
             "classes": classes,
@@ -507,12 +742,15 @@ def export_model(
             "backbone": config.get("backbone_file") or config.get("backbone"),
             "layer": model_bottleneck_layer(model) or config.get("layer"),
             "mode": config.get("mode"),
+            "data": config.get("data"),
             "exported": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
+        if accuracy is not None:
+            info["accuracy"] = accuracy
         if "savedmodel" in formats:
             # labels and sizes travel inside the folder (and the zip) too, so a download is self-contained
             (saved_dir / FILE_NAMES["labels"]).write_bytes(labels_bytes)
-            (saved_dir / FILE_NAMES["info"]).write_text(json.dumps(info, indent=2), encoding="utf-8")
+            (saved_dir / FILE_NAMES["info"]).write_bytes(_shared_json(info, secrets))
             final = out_dir / FILE_NAMES["savedmodel"]
             _replace_dir(saved_dir, final)
             paths["savedmodel"] = final
@@ -520,21 +758,25 @@ def export_model(
 
     write_bytes_atomic(out_dir / FILE_NAMES["labels"], labels_bytes)
     paths["labels"] = out_dir / FILE_NAMES["labels"]
-    write_json_atomic(out_dir / FILE_NAMES["info"], info)
+    write_bytes_atomic(out_dir / FILE_NAMES["info"], _shared_json(info, secrets))
     paths["info"] = out_dir / FILE_NAMES["info"]
+    if config:
+        write_bytes_atomic(out_dir / FILE_NAMES["config"], _shared_json(config, secrets))
+        paths["config"] = out_dir / FILE_NAMES["config"]
     text = build_model_card(
         classes,
         config=config,
         evaluation=card.get("evaluation"),
-        data_report=card.get("data_report"),
+        data_report=_shareable_report(card.get("data_report"), config.get("data")),
         image_size=image_size,
         layer=info["layer"],
         num_params=int(model.count_params()) if hasattr(model, "count_params") else None,
         tflite_input=tflite_input,
         files=paths,
         name=card.get("name"),
+        int8_accuracy=accuracy,
     )
-    write_bytes_atomic(out_dir / FILE_NAMES["card"], text.encode("utf-8"))
+    write_bytes_atomic(out_dir / FILE_NAMES["card"], _redact(text, secrets).encode("utf-8"))
     paths["card"] = out_dir / FILE_NAMES["card"]
     return paths
 
@@ -544,8 +786,51 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise TLCoreError(f"{path} is damaged ({err}).", "train the run again or restore the file.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise TLCoreError(f"The run file {path.parent.name}/{path.name} is damaged.",
+                          "train the run again or restore the file.") from None
+
+
+def _run_workspace(run_dir: Path):
+    """The workspace a run folder lives in (``<workspace>/runs/<run>``), else the default one."""
+    from .workspace import Workspace, default_workspace
+
+    root = run_dir.resolve().parent.parent
+    if run_dir.resolve().parent.name == "runs" and (root / "datasets").is_dir():
+        return Workspace(root)
+    return default_workspace()
+
+
+def _validation_images(run_dir: Path, config: dict | None, classes: Sequence[str],
+                       evaluation: dict | None) -> dict:
+    """The run's validation images and labels, found again from its settings, or why not.
+
+    The dataset is read again exactly as training read it (same folder or zip, validation
+    fraction and seed), and used only when it still gives the classes and the number of
+    validation images the run was evaluated on.
+    """
+    from .data import load_dataset
+
+    data = (config or {}).get("data")
+    if not data:
+        return {"reason": "the run's settings do not name its dataset"}
+    if not Path(data).exists():
+        return {"reason": "its dataset is no longer on this server"}
+    try:
+        dataset = load_dataset(data, val_fraction=float(config.get("val_fraction", 0.2)),
+                               seed=int(config.get("seed", 42)), workspace=_run_workspace(run_dir))
+    except (TLCoreError, OSError):
+        return {"reason": "its dataset could not be read again"}
+    if [str(c) for c in dataset.classes] != [str(c) for c in classes]:
+        return {"reason": "its dataset's classes have changed since training"}
+    val = dataset.split("val")
+    expected = (evaluation or {}).get("num_images")
+    if not val:
+        return {"reason": "its dataset has no validation images"}
+    if expected and int(expected) != len(val):
+        return {"reason": f"its dataset has changed since training ({len(val)} validation images now, "
+                          f"{expected} then)"}
+    return {"paths": [s.path for s in val], "labels": [s.label for s in val], "split": "val"}
 
 
 def export_run(
@@ -557,8 +842,9 @@ def export_run(
     """Export a finished run's ``model.keras`` (default folder: ``<run>/export/``).
 
     Reads ``labels.json``, ``config.json``, ``evaluation.json`` and ``data_report.json``
-    from the run folder for the labels and the model card. Returns what
-    :func:`export_model` returns.
+    from the run folder for the labels and the model card; with ``"tflite-quant"`` the run's
+    validation images are read again to measure the 8-bit model against the float one
+    (see :func:`export_accuracy`). Returns what :func:`export_model` returns.
     """
     run_dir = Path(run_dir).expanduser()
     if not run_dir.is_dir():
@@ -572,14 +858,46 @@ def export_run(
     classes = _read_json(run_dir / "labels.json")
     if not isinstance(classes, list):
         raise TLCoreError(f"Run {run_dir.name} has no labels.json.", "train the run again; it writes the class names.")
+    formats = normalize_formats(formats)
+    config = _read_json(run_dir / "config.json")
+    evaluation = _read_json(run_dir / "evaluation.json")
     card = {
-        "config": _read_json(run_dir / "config.json"),
-        "evaluation": _read_json(run_dir / "evaluation.json"),
+        "config": config,
+        "evaluation": evaluation,
         "data_report": _read_json(run_dir / "data_report.json"),
         "name": run_dir.name,
     }
+    if "tflite-quant" in formats:
+        card["validation"] = _validation_images(run_dir, config, classes, evaluation)
     target = Path(out_dir).expanduser() if out_dir else run_dir / "export"
     return export_model(model_path, target, classes, formats=formats, card=card)
 
 
-__all__ = ["FORMATS", "build_model_card", "export_model", "export_run", "normalize_formats"]
+def export_accuracy(run_dir: str | Path) -> dict | None:
+    """The accuracies measured when the run was exported with the 8-bit TFLite format.
+
+    Args:
+        run_dir: The run folder (or an export folder, e.g. one written with ``out_dir``).
+
+    Returns:
+        e.g. ``{"float": 0.954, "tflite_int8": 0.948, "split": "val", "images": 153,
+        "disagree": 2}``, read from ``<run>/export/model_info.json``; None when the run was
+        never exported with ``"tflite-quant"`` or its accuracy could not be measured.
+    """
+    export_dir = Path(run_dir) / "export"
+    if not export_dir.is_dir():
+        export_dir = Path(run_dir)
+    if not (export_dir / FILE_NAMES["tflite-quant"]).is_file():
+        return None
+    try:
+        info = _read_json(export_dir / FILE_NAMES["info"])
+    except TLCoreError:
+        return None
+    accuracy = info.get("accuracy") if isinstance(info, dict) else None
+    if not isinstance(accuracy, dict) or accuracy.get("tflite_int8") is None:
+        return None
+    return dict(accuracy)
+
+
+__all__ = ["FORMATS", "build_model_card", "export_accuracy", "export_model", "export_run",
+           "measure_int8_accuracy", "normalize_formats", "shareable_config", "shareable_run_config"]

@@ -136,7 +136,8 @@ def cached_features(extractor, cache: FeatureCache, samples, content_hashes: Seq
 
 def featurize(config: TrainConfig, out_path: str | Path, *, workspace=None,
               on_event: Callable[[dict], None] | None = None) -> Path:
-    """Write the bottleneck features of a dataset to Parquet: path, label, split, features."""
+    """Write the bottleneck features of a dataset to Parquet: path (relative to the dataset's
+    folder), label, label index, split, features."""
     import pandas as pd
 
     from .data import load_dataset
@@ -162,7 +163,10 @@ def featurize(config: TrainConfig, out_path: str | Path, *, workspace=None,
         feats = cached_features(parts.extractor, cache, samples, hashes, parts.image_size, config.batch_size,
                                 on_batch=on_batch)
         for sample, vector in zip(samples, feats):
-            rows.append({"path": str(sample.path), "label": dataset.classes[sample.label],
+            # Relative to the dataset: the table is downloadable, and an absolute path would
+            # name the server's folders (and the workspace code in them).
+            rows.append({"path": Path(sample.path).relative_to(dataset.root).as_posix(),
+                         "label": dataset.classes[sample.label],
                          "label_index": int(sample.label), "split": split,
                          "features": vector.astype("float32").tolist()})
     out_path = Path(out_path)

@@ -261,8 +261,50 @@ def open_image(path: ImageSource) -> Image.Image:
     return _rgb_image(path)
 
 
+def _bilinear_taps(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source indices and weights of a half-pixel-centred bilinear resize along one axis."""
+    scale = np.float32(in_size / out_size)
+    x = (np.arange(out_size, dtype=np.float32) + np.float32(0.5)) * scale - np.float32(0.5)
+    floor = np.floor(x)
+    low = np.maximum(floor, 0).astype(np.intp)
+    high = np.minimum(np.ceil(x), in_size - 1).astype(np.intp)
+    return low, high, (x - floor).astype(np.float32)
+
+
+def resize_image(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Resize an (H, W, 3) uint8 array to ``size`` x ``size`` exactly as the saved model does.
+
+    This is the arithmetic of the model's own ``keras.layers.Resizing`` (bilinear,
+    half-pixel centres, no antialiasing, no crop), which every export format runs as the
+    same op (TensorFlow's and TFLite's ``ResizeBilinear``). Resizing here with the same
+    rule means a photo gets the same answer from the app and from an exported model fed
+    the photo at its own size. Antialiased resizes (Pillow's, ``antialias=True``) would
+    look smoother but TFLite cannot run them, so the app does not use them either.
+    """
+    height, width = pixels.shape[:2]
+    if (height, width) == (size, size):
+        return pixels
+    y0, y1, wy = _bilinear_taps(height, size)
+    x0, x1, wx = _bilinear_taps(width, size)
+    wx = wx[None, :, None]
+    # Gather the four neighbours as uint8 first: a 12-megapixel photo is never copied whole.
+    rows_top, rows_bottom = pixels[y0], pixels[y1]
+
+    def across(rows: np.ndarray) -> np.ndarray:
+        left = rows[:, x0].astype(np.float32)
+        return left + (rows[:, x1].astype(np.float32) - left) * wx
+
+    top, bottom = across(rows_top), across(rows_bottom)
+    out = top + (bottom - top) * wy[:, None, None]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
 def load_image(path: ImageSource, size: int) -> np.ndarray:
-    """Decode an image and resize it (bilinear, no crop) to a ``size`` x ``size`` square.
+    """Decode an image and resize it to a ``size`` x ``size`` square as the model does.
+
+    The whole image is decoded (no reduced-scale JPEG decoding) and resized by
+    :func:`resize_image`, so the result is what an exported model computes from the same
+    photo given at full size.
 
     Args:
         path: A file path or a binary file object.
@@ -276,12 +318,12 @@ def load_image(path: ImageSource, size: int) -> np.ndarray:
     """
     if not isinstance(size, (int, np.integer)) or size < 1:
         raise ValueError(f"size must be a positive whole number of pixels, got {size!r}")
-    img = _rgb_image(path, draft_size=int(size))
-    if img.size != (size, size):
-        # reducing_gap: shrink big images by whole factors first, then bilinear; visually
-        # the same as a plain bilinear resize, much faster on large photos.
-        img = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
-    return np.asarray(img, dtype=np.uint8)
+    img = _rgb_image(path)
+    try:
+        pixels = np.asarray(img, dtype=np.uint8)
+    finally:
+        img.close()
+    return resize_image(pixels, int(size))
 
 
 def check_image(path: ImageSource) -> str | None:
@@ -321,4 +363,5 @@ __all__ = [
     "check_image_bytes",
     "load_image",
     "open_image",
+    "resize_image",
 ]

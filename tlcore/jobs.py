@@ -12,7 +12,9 @@ Importing TensorFlow/Keras takes seconds, so the app keeps one *standby* job pro
 ``<lock folder>/standby/`` for a run. ``start_run(..., warm=True)`` hands the run to it
 instead of starting a cold process; the standby then runs exactly what a cold job runs
 (:func:`run_job`). A standby is used only by callers whose interpreter, folder and
-environment match its own (see :func:`_fingerprint`), and exits by itself when idle.
+environment match its own (see :func:`_fingerprint`), and exits by itself when idle, or
+as soon as the process that started it (the app's server) is gone. A run it has taken
+outlives the server, as a cold job does.
 """
 
 from __future__ import annotations
@@ -513,7 +515,7 @@ def ensure_standby(lock_path: str | Path | None = None) -> int | None:
         mode = "wb" if log_path.is_file() and log_path.stat().st_size > _STANDBY_LOG_MAX_BYTES else "ab"
         with open(log_path, mode) as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "tlcore.jobs", "--standby", "--lock", str(lock)],
+                [sys.executable, "-m", "tlcore.jobs", "--standby", "--lock", str(lock), "--parent", str(os.getpid())],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, env=env,
             )
@@ -577,8 +579,46 @@ def _lock_is_free(lock: Path) -> bool:
         os.close(fd)
 
 
-def _wait_while_training(lock: Path) -> bool:
-    """Wait until no run holds the training lock; False if the lock folder is deleted meanwhile.
+def _process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), or None when unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+def _parent_watch(parent_pid: int | None):
+    """A check that says True once the process that started this standby is gone.
+
+    A standby runs in a session of its own (so that a run it takes outlives the server), so no
+    signal reaches it when the server stops; it looks instead. When the parent is its direct
+    parent, the parent's death shows as a new ``os.getppid()`` (the orphan is adopted by init
+    or a subreaper), which cannot be fooled by pid reuse. Otherwise the pid is probed, with its
+    start time to tell a reused pid apart. (``PR_SET_PDEATHSIG`` does not fit: it fires when the
+    *thread* that spawned the child ends, and Streamlit renders each page in a short-lived thread.)
+    """
+    if not parent_pid:
+        return lambda: False
+    if os.getppid() == parent_pid:
+        return lambda: os.getppid() != parent_pid
+    started = _process_start(parent_pid)
+
+    def gone() -> bool:
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass  # exists, owned by someone else
+        return started is not None and _process_start(parent_pid) != started
+
+    return gone
+
+
+def _wait_while_training(lock: Path, parent_gone=lambda: False) -> bool:
+    """Wait until no run holds the training lock; False if the lock folder is deleted or the
+    standby's parent exits meanwhile.
 
     Seconds of TensorFlow start-up next to a run would slow that run down (measured: the first
     progress point came 4-6 s later), and a lower CPU priority does not help: each job process
@@ -588,7 +628,7 @@ def _wait_while_training(lock: Path) -> bool:
     """
     free_in_a_row = 0
     while True:
-        if not lock.parent.is_dir():
+        if not lock.parent.is_dir() or parent_gone():
             return False
         free_in_a_row = free_in_a_row + 1 if _lock_is_free(lock) else 0
         if free_in_a_row >= 2:
@@ -605,19 +645,26 @@ def _warm_up() -> None:
     device.device_info()  # finds the devices once per process
 
 
-def run_standby(lock_path: str | Path) -> int:
+def run_standby(lock_path: str | Path, parent_pid: int | None = None) -> int:
     """Body of a standby process: wait until no run trains, warm up, announce itself ready, wait
-    for a job file, then run that job exactly as :func:`run_job`."""
+    for a job file, then run that job exactly as :func:`run_job`.
+
+    While it waits (before it is claimed) it exits as soon as ``parent_pid``, the process that
+    started it, is gone: a standby only serves the server that made it.
+    """
     fingerprint = _fingerprint(dict(os.environ))  # before anything can change the environment
+    parent_gone = _parent_watch(parent_pid)
     lock = Path(lock_path)
     folder = _standby_dir(lock)
     base = folder / f"{os.getpid()}-{fingerprint}"
     ready, claimed, job_file, starting = (base.with_suffix(s) for s in (".ready", ".claimed", ".job", ".starting"))
     try:
         idle_s = standby_idle_seconds()
-        if not _wait_while_training(lock):
+        if not _wait_while_training(lock, parent_gone):
             return 0
         _warm_up()
+        if parent_gone():  # the server stopped while TensorFlow was loading
+            return 0
         write_json_atomic(ready, {"pid": os.getpid(), "ready": time.time()})
         starting.unlink(missing_ok=True)
         idle_until = time.monotonic() + idle_s
@@ -630,7 +677,7 @@ def run_standby(lock_path: str | Path) -> int:
                 ready_gone = ready_gone or now
                 if now - ready_gone > _CLAIM_GRACE_S:
                     return 0
-            elif now > idle_until:
+            elif now > idle_until or parent_gone():
                 try:
                     ready.unlink()  # retired: from now on nobody can claim this process
                     return 0
@@ -658,9 +705,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lock", default=str(default_lock_path()))
     parser.add_argument("--standby", action="store_true",
                         help="warm up, then wait in <lock folder>/standby/ for a run handed over by start_run")
+    parser.add_argument("--parent", type=int, metavar="PID",
+                        help="with --standby: exit, unless already running a job, once process PID is gone")
     args = parser.parse_args(argv)
     if args.standby:
-        return run_standby(args.lock)
+        return run_standby(args.lock, args.parent)
     if not args.run_dir:
         parser.error("give a run folder, or --standby")
     return run_job(args.run_dir, args.workspace, args.lock)

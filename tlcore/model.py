@@ -66,7 +66,7 @@ class ClassifierParts:
     """The pieces of a classifier; ``model`` and ``train_model`` share all weights."""
 
     model: Any  # inference model, what gets saved and exported
-    train_model: Any  # same layers plus augmentation
+    train_model: Any  # what the head trains: the model, plus augmentation when `augment` is on
     base: Any  # the cut backbone
     head: Any  # pooled features -> probabilities (trained alone on cached features)
     pool: Any
@@ -77,6 +77,7 @@ class ClassifierParts:
     resize: Any = None
     prep: Any = None
     inputs: Any = None
+    augmented_model: Any = None  # the model with augmentation in front (None: augmentation off)
 
 
 def _pool_layer(pooling: str):
@@ -100,8 +101,23 @@ def build_head(feature_dim: int, num_classes: int, dropout: float, seed: int = 0
     return keras.Model(inputs, outputs, name="head")
 
 
-def build_classifier(config: TrainConfig, num_classes: int, base=None) -> ClassifierParts:
-    """Build the end-to-end classifier described by ``config`` (base frozen)."""
+def trains_from_scratch(config: TrainConfig) -> bool:
+    """True for a random start: with no pretrained weights the whole network is trained.
+
+    A frozen random backbone gives features no head can use (it predicts the majority
+    class), so "no pretraining" means the honest baseline: every layer learns from the data.
+    """
+    return (config.weights or "none") == "none" and not config.backbone_file
+
+
+def build_classifier(config: TrainConfig, num_classes: int, base=None, *,
+                     from_scratch: bool | None = None) -> ClassifierParts:
+    """Build the end-to-end classifier described by ``config``.
+
+    The base is frozen (BatchNormalization in inference mode), except for a random start
+    (:func:`trains_from_scratch`), where every layer trains and BatchNormalization learns
+    its statistics. ``from_scratch`` overrides that choice (None: decided by ``config``).
+    """
     import keras
 
     from .augment import augmentation_layers
@@ -115,7 +131,8 @@ def build_classifier(config: TrainConfig, num_classes: int, base=None) -> Classi
             layer=config.layer,
             backbone_file=config.backbone_file,
         )
-    base.trainable = False
+    scratch = trains_from_scratch(config) if from_scratch is None else from_scratch
+    base.trainable = scratch
     feature_map_shape = tuple(base.output.shape[1:])
     pool = _pool_layer(config.pooling) if len(feature_map_shape) == 3 else keras.layers.Identity(name="pool")
     if len(feature_map_shape) == 3:
@@ -124,35 +141,53 @@ def build_classifier(config: TrainConfig, num_classes: int, base=None) -> Classi
         dim = int(feature_map_shape[-1])
     head = build_head(dim, num_classes, config.dropout, seed=config.seed)
 
-    resize = keras.layers.Resizing(size, size, name="resize")
+    # Plain bilinear (no antialias): the one resize every export format runs; the app
+    # resizes with the same arithmetic (tlcore.images.resize_image) before calling the model.
+    resize = keras.layers.Resizing(size, size, interpolation="bilinear", antialias=False, name="resize")
     prep = preprocess_layer(preprocess_mode(config))
     inputs = keras.Input((None, None, 3), dtype="uint8", name="image")
 
     def tail(x):
         x = prep(x)
-        # training=False keeps BatchNormalization in inference mode even when unfrozen.
-        x = base(x, training=False)
+        # training=False keeps BatchNormalization in inference mode even when unfrozen
+        # (pretrained statistics); from scratch there are none yet, so BN follows fit().
+        x = base(x) if scratch else base(x, training=False)
         return head(pool(x))
 
     resized = resize(inputs)
     model = keras.Model(inputs, tail(resized), name="classifier")
     extractor = keras.Model(inputs, pool(base(prep(resized), training=False)), name="feature_extractor")
-    if config.augment and config.augmentation.enabled:
+    augmented_model = None
+    if config.augmentation.enabled:
         augmented = augmentation_layers(config.augmentation, seed=config.seed)(resized)
-        train_model = keras.Model(inputs, tail(augmented), name="classifier_train")
-    else:
-        train_model = model
+        augmented_model = keras.Model(inputs, tail(augmented), name="classifier_train")
+    train_model = augmented_model if (config.augment and augmented_model is not None) else model
     layer_name = base.layers[-1].name if base.layers else ""
     if config.layer:
         layer_name = config.layer
     return ClassifierParts(model, train_model, base, head, pool, extractor, size, (dim,), layer_name,
-                           resize, prep, inputs)
+                           resize, prep, inputs, augmented_model)
+
+
+def _weighted_layers(base) -> list:
+    """Layers of ``base`` that fine-tuning can change (:func:`tlcore.backbones.fine_tunable`)."""
+    from .backbones import fine_tunable
+
+    return [layer for layer in base.layers if fine_tunable(layer)]
+
+
+def max_fine_tune_layers(base) -> int:
+    """How many layers :func:`unfreeze_top` can unfreeze in ``base``."""
+    return len(_weighted_layers(base))
 
 
 def unfreeze_top(base, num_layers: int = 0, from_layer: str | None = None) -> int:
-    """Unfreeze the top of ``base`` for fine-tuning, keeping BatchNormalization frozen.
+    """Unfreeze the top ``num_layers`` layers with weights of ``base`` (or every layer from
+    ``from_layer`` up), keeping BatchNormalization frozen.
 
-    Returns the number of layers made trainable. Remember to recompile afterwards.
+    Only layers with weights are counted, so the number a user picks is the number of
+    layers that learn (activations, additions and BatchNorm are not counted). Returns that
+    number. Remember to recompile afterwards.
     """
     import keras
 
@@ -169,12 +204,14 @@ def unfreeze_top(base, num_layers: int = 0, from_layer: str | None = None) -> in
             )
         start = names.index(from_layer)
     else:
-        start = max(0, len(layers) - int(num_layers))
+        weighted = _weighted_layers(base)
+        count = min(int(num_layers), len(weighted))
+        start = layers.index(weighted[-count]) if count > 0 else len(layers)
     count = 0
     for i, layer in enumerate(layers):
         trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
         layer.trainable = trainable
-        count += bool(trainable and layer.weights)
+        count += bool(trainable and layer.weights)  # = fine_tunable(layer) for the trainable ones
     return count
 
 
@@ -232,18 +269,44 @@ def count_params(model) -> tuple[int, int]:
     return trainable, frozen
 
 
+def _epoch_seconds(model, x: np.ndarray, y: np.ndarray, num_train: int, num_val: int, repeats: int = 3) -> float:
+    """Measured seconds of an epoch of ``model`` here: training steps on ``num_train`` samples
+    plus the validation pass over ``num_val``, timed on the batch ``(x, y)`` and scaled."""
+    import time as _time
+
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="categorical_crossentropy")
+    model.train_on_batch(x, y)  # warm-up: tracing and compiling the step
+    model.predict_on_batch(x)
+    t0 = _time.perf_counter()
+    for _ in range(repeats):
+        model.train_on_batch(x, y)
+    t1 = _time.perf_counter()
+    for _ in range(repeats):
+        model.predict_on_batch(x)
+    t2 = _time.perf_counter()
+    per_sample_train, per_sample_val = (t1 - t0) / repeats / len(x), (t2 - t1) / repeats / len(x)
+    return per_sample_train * num_train + per_sample_val * num_val
+
+
 def model_summary(config: TrainConfig, num_classes: int, num_train_images: int = 0, *, measure: bool = True) -> dict:
     """What will be trained: parameter counts per stage and an estimated time per epoch here.
 
-    The estimate times a real forward pass of a small batch on this machine; a training step
-    through unfrozen layers costs about three forward passes (forward, backward, update).
+    The estimate is measured on this machine with the real model shapes (random weights):
+    one forward pass of a small batch for the feature pass, and real training steps of
+    exactly what each stage trains — the head on cached features, the unfrozen top on
+    cached boundary activations when fine-tuning, or the whole network on images when
+    nothing can be cached — scaled to the number of training images.
     """
+    import dataclasses
     import time as _time
 
-    import dataclasses
+    import keras
 
+    scratch = trains_from_scratch(config)
     probe = dataclasses.replace(config, weights="none")  # same shapes, no download needed
-    parts = build_classifier(probe, num_classes)
+    parts = build_classifier(probe, num_classes, from_scratch=scratch)
     head_trainable, frozen = count_params(parts.model)
     summary = {
         "image_size": parts.image_size,
@@ -252,25 +315,57 @@ def model_summary(config: TrainConfig, num_classes: int, num_train_images: int =
         "head_trainable_params": head_trainable,
         "frozen_params": frozen,
         "total_params": head_trainable + frozen,
+        "from_scratch": scratch,
     }
-    if config.mode == "fine-tune":
+    fine_tuning = config.mode == "fine-tune" and not scratch
+    split = None
+    if fine_tuning:
         unfrozen = unfreeze_top(parts.base, config.fine_tune_layers, config.fine_tune_from)
         ft_trainable, ft_frozen = count_params(parts.model)
         summary.update(fine_tune_trainable_params=ft_trainable, fine_tune_frozen_params=ft_frozen,
                        fine_tune_layers_unfrozen=unfrozen)
+        split = split_for_fine_tuning(parts.base) if config.feature_cache else None
+    if not measure:
+        return summary
+    rng = np.random.default_rng(0)
+    n = max(int(num_train_images), 1)
+    batch = max(1, min(int(config.batch_size), 16))
+    images = rng.integers(0, 255, (batch, parts.image_size, parts.image_size, 3), dtype="uint8")
+    labels = np.eye(num_classes, dtype="float32")[rng.integers(0, num_classes, batch)]
+    parts.extractor.predict_on_batch(images)  # warm-up (graph tracing)
+    t0 = _time.perf_counter()
+    parts.extractor.predict_on_batch(images)
+    per_image = (_time.perf_counter() - t0) / batch
+    augment = config.augment and config.augmentation.enabled
+    head_cached = not scratch and config.feature_cache and (not augment or config.feature_views > 0)
+    head_views = config.feature_views if augment else 0
+    # Validation images: the split the run will hold out of these training images.
+    n_val = max(1, round(n * config.val_fraction / max(1e-9, 1 - config.val_fraction)))
+    if head_cached:
+        features = rng.normal(size=(batch, parts.feature_shape[0])).astype("float32")
+        head_epoch = _epoch_seconds(parts.head, features, labels, n * (head_views + 1), n_val)
+        first_pass = per_image * (n + n_val) * (head_views + 1)
+    else:
+        parts.base.trainable = scratch
+        head_epoch = _epoch_seconds(parts.train_model, images, labels, n, n_val)
+        first_pass = 0.0
+    summary.update(seconds_per_image_forward=per_image, seconds_per_epoch=head_epoch,
+                   first_pass_seconds=first_pass)
+    if fine_tuning:
+        unfreeze_top(parts.base, config.fine_tune_layers, config.fine_tune_from)
+        ft_augment = (config.fine_tune_augment or config.augment) and config.augmentation.enabled
+        views = config.fine_tune_views if ft_augment else 0
+        if split is not None:
+            boundary = keras.Input(split.shape)
+            top = keras.Model(boundary, parts.head(parts.pool(split.top(boundary, training=False))))
+            acts = rng.normal(size=(batch, *split.shape)).astype("float32")
+            # each epoch trains on one cached view of every image (views cycle by epoch)
+            ft_epoch = _epoch_seconds(top, acts, labels, n, n_val)
+            ft_first = per_image * (n * (views + 1) + n_val)  # the frozen bottom once per view (an upper bound)
+        else:
+            model = parts.augmented_model if (ft_augment and parts.augmented_model is not None) else parts.model
+            ft_epoch = _epoch_seconds(model, images, labels, n, n_val)
+            ft_first = 0.0
+        summary.update(fine_tune_seconds_per_epoch=ft_epoch, fine_tune_first_pass_seconds=ft_first)
         parts.base.trainable = False
-    if measure:
-        batch = np.random.default_rng(0).integers(0, 255, (8, parts.image_size, parts.image_size, 3), dtype="uint8")
-        parts.extractor(batch, training=False)  # warm-up (graph tracing)
-        t0 = _time.perf_counter()
-        parts.extractor(batch, training=False)
-        per_image = (_time.perf_counter() - t0) / len(batch)
-        n = max(int(num_train_images), 1)
-        summary["seconds_per_image_forward"] = per_image
-        summary["first_pass_seconds"] = per_image * n  # computing cached features once
-        summary["seconds_per_epoch"] = (
-            per_image * n * (3 if config.mode == "fine-tune" else 1)
-            if (config.mode == "fine-tune" or not config.feature_cache or (config.augment and config.feature_views == 0))
-            else 0.01 * max(1, n // 1000)  # head on cached features: milliseconds
-        )
     return summary

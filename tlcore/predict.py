@@ -152,13 +152,10 @@ class Predictor:
                     "without rescaling; preprocessing happens inside the model.",
                 )
             arr = np.clip(np.rint(arr.astype(np.float64)), 0, 255).astype(np.uint8)
-        if self.image_size and arr.shape[:2] != (self.image_size, self.image_size):
-            from PIL import Image
+        if self.image_size:
+            from .images import resize_image
 
-            # The same resize as tlcore.images.load_image, so arrays and files agree.
-            img = Image.fromarray(arr).resize((self.image_size, self.image_size), Image.Resampling.BILINEAR,
-                                              reducing_gap=3.0)
-            arr = np.asarray(img, dtype=np.uint8)
+            arr = resize_image(np.ascontiguousarray(arr), self.image_size)  # the model's own resize
         return arr
 
     def predict_proba(self, images: Sequence | Any) -> np.ndarray:

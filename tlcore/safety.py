@@ -16,6 +16,9 @@ from typing import Any, Iterator
 from .errors import TLCoreError
 
 _ALLOWED_MODULE_PREFIXES = ("keras", "keras.src")
+# The fix for a file that is not what Keras writes, in words for someone who never wrote code.
+_REMAKE = ("use the model file exactly as Keras wrote it (whoever made the model can save it again "
+           "from Keras as a .keras file; renaming another kind of file does not work).")
 
 
 def _walk(node: Any) -> Iterator[dict]:
@@ -37,7 +40,8 @@ def check_architecture(config: Any, source: str) -> None:
         if cls in ("Lambda", "TFOpLambda", "SlicingOpLambda"):
             raise TLCoreError(
                 f"{source} contains a Lambda layer, which runs arbitrary Python code when loaded; it was refused.",
-                "rebuild the model without Lambda layers (use built-in Keras layers) and save it again.",
+                "use a model made only of standard Keras layers (ask whoever made this one for a version "
+                "without Lambda layers).",
             )
         registered = str(obj.get("registered_name") or "")
         custom = (module is not None and not str(module).startswith(_ALLOWED_MODULE_PREFIXES)) or ">" in registered
@@ -45,7 +49,7 @@ def check_architecture(config: Any, source: str) -> None:
             raise TLCoreError(
                 f"{source} uses the custom object {cls!r} (module {module or registered!r}); "
                 "custom code in a model file is not loaded, for safety.",
-                "use a model built only from standard Keras layers.",
+                "use a model made only of standard Keras layers.",
             )
 
 
@@ -56,16 +60,16 @@ def _read_keras_zip_config(path: Path) -> Any:
             if "config.json" not in names:
                 raise TLCoreError(
                     f"{path.name} is not a Keras model file (no config.json inside).",
-                    "save the model with model.save('name.keras') and upload that file.",
+                    _REMAKE,
                 )
             return json.loads(zf.read("config.json"))
     except zipfile.BadZipFile:
         raise TLCoreError(
             f"{path.name} is not a valid .keras model file (it is not a zip archive).",
-            "save the model with model.save('name.keras') and upload that file.",
+            _REMAKE,
         ) from None
     except json.JSONDecodeError:
-        raise TLCoreError(f"{path.name} has a damaged config.json.", "save the model again.") from None
+        raise TLCoreError(f"{path.name} has a damaged config.json.", _REMAKE) from None
 
 
 def _read_h5_config(path: Path) -> Any:
@@ -77,15 +81,16 @@ def _read_h5_config(path: Path) -> Any:
             if raw is None:
                 raise TLCoreError(
                     f"{path.name} holds no model architecture (it may be a weights-only file).",
-                    "upload a whole model saved with model.save(), or use the file as weights for a built-in backbone.",
+                    "use the whole model (the .keras or .h5 file Keras saves with its layers), "
+                    "or use this file as the weights of a built-in backbone.",
                 )
             if isinstance(raw, bytes):
                 raw = raw.decode("utf-8")
             return json.loads(raw)
     except OSError:
-        raise TLCoreError(f"{path.name} is not a valid HDF5 (.h5) model file.", "upload a .keras or .h5 model saved by Keras.") from None
+        raise TLCoreError(f"{path.name} is not a valid HDF5 (.h5) model file.", _REMAKE) from None
     except json.JSONDecodeError:
-        raise TLCoreError(f"{path.name} has a damaged model_config.", "save the model again.") from None
+        raise TLCoreError(f"{path.name} has a damaged model_config.", _REMAKE) from None
 
 
 def load_model_safely(path: str | Path):
@@ -101,7 +106,8 @@ def load_model_safely(path: str | Path):
     elif suffix in (".h5", ".hdf5"):
         check_architecture(_read_h5_config(path), path.name)
     else:
-        raise TLCoreError(f"{path.name} is not a Keras model file.", "use a .keras or .h5 file.")
+        raise TLCoreError(f"{path.name} is not a Keras model file.",
+                          "use a model file whose name ends in .keras or .h5.")
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except TLCoreError:
@@ -109,5 +115,6 @@ def load_model_safely(path: str | Path):
     except Exception as err:
         raise TLCoreError(
             f"{path.name} could not be loaded as a Keras model: {str(err).splitlines()[0][:300]}",
-            "upload a model saved by Keras 3 with model.save(), built from standard layers.",
+            "the file must come from Keras 3 and use only standard Keras layers; ask whoever made the "
+            "model to save it again with Keras 3.",
         ) from None

@@ -68,6 +68,18 @@ def default_workspace() -> Workspace:
     return Workspace(default_workspace_root())
 
 
+def session_code(path: str | Path) -> str | None:
+    """The session code in a path inside a session workspace (``…/sessions/<code>/…``), else None.
+
+    The code opens that user's workspace, so nothing meant to be shared may contain it.
+    """
+    parts = Path(path).parts
+    for i, part in enumerate(parts[:-1]):
+        if part == "sessions" and _SESSION_ID.match(parts[i + 1]):
+            return parts[i + 1]
+    return None
+
+
 def is_within(path: str | Path, root: str | Path) -> bool:
     """True when ``path`` (symlinks resolved) lies inside ``root``."""
     try:
