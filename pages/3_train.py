@@ -119,8 +119,14 @@ def watch() -> None:
     best = max((r["val_accuracy"] for r in rows if r.get("val_accuracy") is not None), default=None)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Epochs done", len(rows))
-    m2.metric("Best validation accuracy", f"{best:.1%}" if best is not None else "—",
-              help="Share of the validation pictures (never trained on) the model gets right.")
+    if status.accuracy is not None and not status.active:
+        # Once the run is over, the figure is the kept model's, the one saved and exported:
+        # the best epoch of a stage whose weights were not kept would be a number to distrust.
+        m2.metric("Validation accuracy", f"{status.accuracy:.1%}",
+                  help="Share of the validation pictures (never trained on) the saved model gets right.")
+    else:
+        m2.metric("Best validation accuracy so far", f"{best:.1%}" if best is not None else "—",
+                  help="Share of the validation pictures (never trained on) the model gets right.")
     speed_label, speed_value, speed_help = ui.speed_metric(progress)
     m3.metric(speed_label, speed_value, help=speed_help)
     if status.active:

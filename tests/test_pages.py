@@ -485,6 +485,27 @@ def test_train_page_head_on_cached_features_shows_time_per_epoch(env):
     assert not any("20,270" in str(v) for v in metrics.values())
 
 
+def test_train_page_shows_one_accuracy_the_kept_models_and_says_why(env):
+    """Once "Best validation accuracy 87.5 %" stood beside "Validation accuracy: 82.5 %"."""
+    select_dataset(env)
+    run = write_run(env, "20250101-160000-mobilenetv2-ft", status="finished", epochs=3)
+    lines = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    final = lines.pop()
+    message = ("Fine-tuning did not beat the frozen model (80.0% vs 82.5% validation accuracy); "
+               "the frozen model was kept.")
+    lines += [{"t": final["t"], "type": "epoch", "stage": "fine-tune", "epoch": 1, "epochs": 2, "loss": 0.3,
+               "accuracy": 0.9, "val_loss": 0.5, "val_accuracy": 0.875, "seconds": 1.0},
+              {"t": final["t"], "type": "fine_tune_result", "kept": "frozen", "message": message},
+              dict(final, accuracy=0.825)]
+    (run / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
+    at = open_page(PAGES[2])
+    assert_clean(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Validation accuracy"] == "82.5%" and "87.5%" not in metrics.values()
+    assert any(message in i.value for i in at.info)
+    assert any("82.5%" in s.value for s in at.success)
+
+
 def test_train_page_gets_one_training_process_ready_before_the_click(env, monkeypatch):
     from tlcore.jobs import _pid_alive, stop_standbys
 
