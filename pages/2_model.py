@@ -33,11 +33,17 @@ def _layers(backbone: str, image_size: int | None, backbone_file: str | None) ->
     return [dataclasses.asdict(r) for r in rows]
 
 
-@st.cache_data(max_entries=64, show_spinner="Estimating size and speed on this computer…")
-def _summary(config_json: str, num_classes: int, num_train_images: int) -> dict:
+@st.cache_data(max_entries=64, show_spinner="Counting the model's parameters…")
+def _summary(config_json: str, num_classes: int, num_train_images: int, measure: bool = False) -> dict:
     from tlcore.config import TrainConfig
 
-    return dict(model_summary(TrainConfig.from_dict(json.loads(config_json)), num_classes, num_train_images))
+    return dict(model_summary(TrainConfig.from_dict(json.loads(config_json)), num_classes, num_train_images,
+                              measure=measure))
+
+
+@st.cache_data(max_entries=64, show_spinner="Timing a few training steps on this computer…")
+def _timing(config_json: str, num_classes: int, num_train_images: int) -> dict:
+    return _summary(config_json, num_classes, num_train_images, measure=True)
 
 
 @st.cache_data(max_entries=32, show_spinner="Making preview…")
@@ -140,14 +146,15 @@ col_w, col_s = st.columns(2)
 with col_w:
     weight_labels = {
         "imagenet": "Pretrained on ImageNet (recommended)",
-        "none": "Random start (no pretraining — only for quick tests)",
+        "none": "Random start (no pretraining): the whole network learns from your pictures — a baseline",
     }
     weights = st.radio(
         "Start from",
         list(weight_labels),
         format_func=weight_labels.get,
         key=ui.widget_default("m_weights", config.weights if config.weights in weight_labels else "imagenet"),
-        help="Pretrained weights are what make transfer learning work with few images.",
+        help="Pretrained weights are what make transfer learning work with few images. A random start trains "
+        "every layer from scratch instead: slower and much weaker on small sets, it shows what transfer adds.",
     )
 with col_s:
     image_size = st.number_input(
@@ -408,43 +415,47 @@ if valid and num_classes >= 2 and model_summary is None:
     st.caption("Size and time estimates are not available in this version of tlcore.")
 elif valid and num_classes >= 2:
     num_train = len(ui.samples_of(dataset, "train"))
-    summary = ui.call(_summary, json.dumps(config.to_dict(), sort_keys=True), num_classes, num_train,
-                      what="estimating the model size")
+    config_json = json.dumps(config.to_dict(), sort_keys=True)
+    # Sizes first (building the model takes a moment), then the timed estimate (a few real
+    # training steps), so the page never waits on the slower of the two to say anything.
+    summary = ui.call(_summary, config_json, num_classes, num_train, what="estimating the model size")
     if summary:
         trainable = summary.get("trainable_params", summary.get("head_trainable_params"))
-        seconds = summary.get("seconds_per_epoch")
-        ft_seconds = summary.get("fine_tune_seconds_per_epoch") if mode == "fine-tune" else None
-        cols = st.columns(4 if ft_seconds is not None else 3)
+        cols = st.columns(2)
         cols[0].metric("Trainable parameters", ui.format_params(trainable),
-                       help="Numbers the training changes: the new classifier on top of the cut network.")
+                       help="Every layer: a random start trains the whole network." if summary.get("from_scratch")
+                       else "Numbers the training changes: the new classifier on top of the cut network.")
         cols[1].metric("Frozen parameters", ui.format_params(summary.get("frozen_params")),
                        help="Numbers kept exactly as the pretrained network learned them.")
-        how = (f"An estimate, not a promise: a few training steps of a small batch are timed on this computer "
-               f"and scaled to your {num_train:,} training pictures. Real epochs vary.")
-        cols[2].metric("Estimated time per epoch", ui.format_seconds(seconds, precise=True),
-                       help="Training the new classifier. " + how)
-        if ft_seconds is not None:
-            cols[3].metric("Fine-tuning epoch (estimate)", ui.format_seconds(ft_seconds, precise=True),
-                           help="Training the unfrozen top of the network with the classifier. " + how)
-        notes = []
         if summary.get("fine_tune_trainable_params") is not None:
             unfrozen = int(summary.get("fine_tune_layers_unfrozen", config.fine_tune_layers))
-            notes.append(
+            st.caption(
                 f"While fine-tuning, {ui.format_params(summary['fine_tune_trainable_params'])} parameters are trained "
                 f"({ui.fine_tune_words(unfrozen)}) and {ui.format_params(summary.get('fine_tune_frozen_params'))} "
                 "stay frozen."
                 + (f" The network cut here has only {unfrozen} layers with weights, so all of them are fine-tuned."
                    if unfrozen < config.fine_tune_layers else "")
             )
-        first = summary.get("first_pass_seconds")
+    timing = ui.call(_timing, config_json, num_classes, num_train, what="timing the model") if summary else None
+    if timing:
+        seconds = timing.get("seconds_per_epoch")
+        ft_seconds = timing.get("fine_tune_seconds_per_epoch") if mode == "fine-tune" else None
+        cols = st.columns(2)
+        how = (f"An estimate, not a promise: a few training steps of a small batch are timed on this computer "
+               f"and scaled to your {num_train:,} training pictures. Real epochs vary.")
+        cols[0].metric("Estimated time per epoch", ui.format_seconds(seconds, precise=True),
+                       help=("Training the whole network. " if timing.get("from_scratch")
+                             else "Training the new classifier. ") + how)
+        if ft_seconds is not None:
+            cols[1].metric("Fine-tuning epoch (estimate)", ui.format_seconds(ft_seconds, precise=True),
+                           help="Training the unfrozen top of the network with the classifier. " + how)
+        first = timing.get("first_pass_seconds")
         if first and seconds is not None and first > 2 * seconds:
-            notes.append(
+            st.caption(
                 f"Before the first epoch, every picture goes through the network once to compute its features "
                 f"(estimated {ui.format_seconds(first)}); they are saved, so later epochs and repeat runs are fast."
             )
-        notes.append("All times here are estimates from a short test on this computer.")
-        for note in notes:
-            st.caption(note)
+        st.caption("All times here are estimates from a short test on this computer.")
 elif dataset is None:
     st.info("Choose your images on the Data page to see how big the model is and how long an epoch takes.")
 

@@ -38,10 +38,12 @@ else:
     plan = (
         f"**{ui.dataset_display_name(source)}** ({len(ui.class_names(dataset))} classes) · **{backbone}** "
         f"cut at **{config.layer or 'the recommended layer'}** · "
-        f"{'feature extraction' if config.mode == 'feature-extraction' else 'fine-tuning'} · "
-        f"up to {config.epochs} epochs"
-        f"{f', then up to {config.fine_tune_epochs} epochs fine-tuning {ui.fine_tune_words(config.fine_tune_layers)}' if config.mode == 'fine-tune' else ''}"
-        f"{' · augmentation' if config.augment else ''}{' · random weights (test mode)' if config.weights == 'none' else ''}"
+        + (f"random start: the whole network trains from scratch (no transfer) · up to {config.epochs} epochs"
+           if config.from_scratch else
+           f"{'feature extraction' if config.mode == 'feature-extraction' else 'fine-tuning'} · "
+           f"up to {config.epochs} epochs"
+           f"{f', then up to {config.fine_tune_epochs} epochs fine-tuning {ui.fine_tune_words(config.fine_tune_layers)}' if config.mode == 'fine-tune' else ''}")
+        + f"{' · augmentation' if config.augment else ''}"
     )
     st.markdown(plan)
     st.caption("Change any of this on the **Model** page.")

@@ -59,6 +59,11 @@ if "sensitivity" in result:
     c2.metric("Specificity", f"{result['specificity']:.1%}",
               help=f"Of the pictures that are not {result.get('positive_class')}, the share the model correctly leaves out.")
 
+if (evaluation.get("fine_tune") or {}).get("message"):  # which weights these figures are of, and why
+    st.info(str(evaluation["fine_tune"]["message"]), icon=":material/compare_arrows:")
+if evaluation.get("from_scratch"):
+    st.caption("Random start: every layer was trained from scratch on your pictures (no transfer learning).")
+
 # --------------------------------------------------------------------------- confusion matrix
 st.header("2 · Which classes get mixed up", anchor=False)
 st.caption(

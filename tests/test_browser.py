@@ -180,7 +180,11 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights, shapes
     download.save_as(str(downloaded))
     # SavedModel, TFLite and the model card are made in the background, then offered for download.
     page.get_by_role("button", name="Make SavedModel, TFLite and model card").click()
-    page.get_by_role("button", name="TensorFlow Lite", exact=True).wait_for(timeout=300_000)
+    try:
+        page.get_by_role("button", name="TensorFlow Lite", exact=True).wait_for(timeout=300_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / weights / "6_runs_export_failed.png"), full_page=True)
+        raise
     page.get_by_role("button", name="Model card (.md)").wait_for()
     wait_idle(page)
     no_exception(page)

@@ -506,6 +506,18 @@ def test_train_page_shows_one_accuracy_the_kept_models_and_says_why(env):
     assert any("82.5%" in s.value for s in at.success)
 
 
+def test_evaluate_page_says_which_model_the_figures_are_of(env):
+    select_dataset(env)
+    run = write_run(env, "20250101-170000-mobilenetv2-ft", status="finished")
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    message = "Fine-tuning raised validation accuracy from 70.0% to 80.0%; the fine-tuned model was kept."
+    evaluation["fine_tune"] = {"kept": "fine-tuned", "message": message}
+    (run / "evaluation.json").write_text(json.dumps(evaluation))
+    at = open_page(PAGES[3])
+    assert_clean(at)
+    assert any(message in i.value for i in at.info)
+
+
 def test_train_page_gets_one_training_process_ready_before_the_click(env, monkeypatch):
     from tlcore.jobs import _pid_alive, stop_standbys
 

@@ -84,6 +84,15 @@ class TrainConfig:
     feature_views: int = 0
     mixed_precision: str = "auto"  # "auto" (on for GPUs that support it), "on", "off"
 
+    @property
+    def from_scratch(self) -> bool:
+        """A random start: with no pretrained weights the whole network is trained.
+
+        A frozen random backbone gives features no head can use (it predicts the majority
+        class), so "no pretraining" means the honest baseline: every layer learns from the data.
+        """
+        return (self.weights or "none") == "none" and not self.backbone_file
+
     def validate(self) -> "TrainConfig":
         """Check every setting, raising TLCoreError that names the setting and the allowed values."""
         def bad(name: str, allowed: str) -> TLCoreError:

@@ -448,10 +448,9 @@ def _mode_note(config: dict, mode: str, evaluation: dict | None = None) -> str:
     """What the mode did to the backbone, in words (a random start trains every layer;
     fine-tuning says which weights were kept and why)."""
     from .config import TrainConfig
-    from .model import trains_from_scratch
 
-    if config and trains_from_scratch(TrainConfig(weights=config.get("weights") or "none",
-                                                  backbone_file=config.get("backbone_file"))):
+    if config and TrainConfig(weights=config.get("weights") or "none",
+                              backbone_file=config.get("backbone_file")).from_scratch:
         return " (no pretrained weights: every layer was trained from scratch)"
     verdict = ((evaluation or {}).get("fine_tune") or {}).get("message")
     if mode == "fine-tune" and verdict:

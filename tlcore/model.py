@@ -101,21 +101,12 @@ def build_head(feature_dim: int, num_classes: int, dropout: float, seed: int = 0
     return keras.Model(inputs, outputs, name="head")
 
 
-def trains_from_scratch(config: TrainConfig) -> bool:
-    """True for a random start: with no pretrained weights the whole network is trained.
-
-    A frozen random backbone gives features no head can use (it predicts the majority
-    class), so "no pretraining" means the honest baseline: every layer learns from the data.
-    """
-    return (config.weights or "none") == "none" and not config.backbone_file
-
-
 def build_classifier(config: TrainConfig, num_classes: int, base=None, *,
                      from_scratch: bool | None = None) -> ClassifierParts:
     """Build the end-to-end classifier described by ``config``.
 
     The base is frozen (BatchNormalization in inference mode), except for a random start
-    (:func:`trains_from_scratch`), where every layer trains and BatchNormalization learns
+    (:attr:`TrainConfig.from_scratch`), where every layer trains and BatchNormalization learns
     its statistics. ``from_scratch`` overrides that choice (None: decided by ``config``).
     """
     import keras
@@ -131,8 +122,15 @@ def build_classifier(config: TrainConfig, num_classes: int, base=None, *,
             layer=config.layer,
             backbone_file=config.backbone_file,
         )
-    scratch = trains_from_scratch(config) if from_scratch is None else from_scratch
+    scratch = config.from_scratch if from_scratch is None else from_scratch
     base.trainable = scratch
+    if scratch:
+        for layer in base.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                # Keras applications use momentum 0.999: fine over ImageNet's million steps,
+                # but a small set's few hundred steps would leave the moving statistics (what
+                # inference uses) near their initial values, and validation at chance.
+                layer.momentum = 0.9
     feature_map_shape = tuple(base.output.shape[1:])
     pool = _pool_layer(config.pooling) if len(feature_map_shape) == 3 else keras.layers.Identity(name="pool")
     if len(feature_map_shape) == 3:
@@ -304,7 +302,7 @@ def model_summary(config: TrainConfig, num_classes: int, num_train_images: int =
 
     import keras
 
-    scratch = trains_from_scratch(config)
+    scratch = config.from_scratch
     probe = dataclasses.replace(config, weights="none")  # same shapes, no download needed
     parts = build_classifier(probe, num_classes, from_scratch=scratch)
     head_trainable, frozen = count_params(parts.model)

@@ -319,7 +319,7 @@ class _Run:
 
     def __init__(self, config, dataset, run_dir, emit, should_stop, workspace, extra_callbacks):
         from .features import FeatureCache, model_key
-        from .model import build_classifier, count_params, trains_from_scratch
+        from .model import build_classifier, count_params
 
         self.config, self.dataset, self.run_dir, self.emit = config, dataset, run_dir, emit
         self.workspace, self.extra_callbacks = workspace, extra_callbacks
@@ -338,7 +338,7 @@ class _Run:
         self.class_weight = class_weights(self.y_train, self.num_classes, config.class_weight)
 
         emit({"type": "stage", "stage": "model", "message": f"Building {config.backbone_file or config.backbone}"})
-        self.scratch = trains_from_scratch(config)
+        self.scratch = config.from_scratch
         self.parts = build_classifier(config, self.num_classes)
         trainable, frozen = count_params(self.parts.model)
         emit({"type": "stage", "stage": "model", "message": "Model ready", "trainable_params": trainable,
