@@ -123,6 +123,7 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights, shapes
     epochs.press("Enter")
     wait_idle(page)
     page.get_by_text("Trainable parameters").first.wait_for(timeout=120_000)
+    page.get_by_text("All times here are estimates").first.wait_for(timeout=180_000)  # the timed estimate
     no_exception(page)
     screenshot(page, "2_model", weights)
 
