@@ -93,6 +93,29 @@ class TrainConfig:
         """
         return (self.weights or "none") == "none" and not self.backbone_file
 
+    # How each stage runs follows from the settings alone; training and the Model page's
+    # estimate both read these, so the two cannot describe different runs.
+    @property
+    def head_views(self) -> int:
+        """Augmented copies of each training image the head trains on (0: none)."""
+        return self.feature_views if (self.augment and self.augmentation.enabled) else 0
+
+    @property
+    def head_on_cached_features(self) -> bool:
+        """The head trains on cached bottleneck features (else on images, every epoch)."""
+        augmented = self.augment and self.augmentation.enabled
+        return not self.from_scratch and self.feature_cache and (not augmented or self.feature_views > 0)
+
+    @property
+    def fine_tune_augmented(self) -> bool:
+        """Fine-tuning learns from augmented images."""
+        return (self.fine_tune_augment or self.augment) and self.augmentation.enabled
+
+    @property
+    def fine_tune_views_used(self) -> int:
+        """Augmented copies of each training image cached for fine-tuning (0: none)."""
+        return self.fine_tune_views if self.fine_tune_augmented else 0
+
     def validate(self) -> "TrainConfig":
         """Check every setting, raising TLCoreError that names the setting and the allowed values."""
         def bad(name: str, allowed: str) -> TLCoreError:

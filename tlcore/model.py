@@ -156,7 +156,9 @@ def build_classifier(config: TrainConfig, num_classes: int, base=None, *,
     model = keras.Model(inputs, tail(resized), name="classifier")
     extractor = keras.Model(inputs, pool(base(prep(resized), training=False)), name="feature_extractor")
     augmented_model = None
-    if config.augmentation.enabled:
+    # Built only where a stage trains on augmented images: it is another whole graph.
+    if config.augment and config.augmentation.enabled or (
+            config.mode == "fine-tune" and config.fine_tune_augmented):
         augmented = augmentation_layers(config.augmentation, seed=config.seed)(resized)
         augmented_model = keras.Model(inputs, tail(augmented), name="classifier_train")
     train_model = augmented_model if (config.augment and augmented_model is not None) else model
@@ -334,9 +336,7 @@ def model_summary(config: TrainConfig, num_classes: int, num_train_images: int =
     t0 = _time.perf_counter()
     parts.extractor.predict_on_batch(images)
     per_image = (_time.perf_counter() - t0) / batch
-    augment = config.augment and config.augmentation.enabled
-    head_cached = not scratch and config.feature_cache and (not augment or config.feature_views > 0)
-    head_views = config.feature_views if augment else 0
+    head_cached, head_views = config.head_on_cached_features, config.head_views
     # Validation images: the split the run will hold out of these training images.
     n_val = max(1, round(n * config.val_fraction / max(1e-9, 1 - config.val_fraction)))
     if head_cached:
@@ -351,8 +351,7 @@ def model_summary(config: TrainConfig, num_classes: int, num_train_images: int =
                    first_pass_seconds=first_pass)
     if fine_tuning:
         unfreeze_top(parts.base, config.fine_tune_layers, config.fine_tune_from)
-        ft_augment = (config.fine_tune_augment or config.augment) and config.augmentation.enabled
-        views = config.fine_tune_views if ft_augment else 0
+        ft_augment, views = config.fine_tune_augmented, config.fine_tune_views_used
         if split is not None:
             boundary = keras.Input(split.shape)
             top = keras.Model(boundary, parts.head(parts.pool(split.top(boundary, training=False))))

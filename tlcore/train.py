@@ -7,6 +7,7 @@ docs/ARCHITECTURE.md); :mod:`tlcore.jobs` runs it in a process of its own for th
 from __future__ import annotations
 
 import errno
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +125,7 @@ def _array_feed(x, y, x_val, y_val, batch_size: int, seed: int) -> dict:
     return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True, "validation_data": (x_val, y_val)}
 
 
+@functools.cache  # one class, built on first use: importing keras is not free
 def _view_cycle_class():
     import keras
 
@@ -347,10 +349,8 @@ class _Run:
         self.size, self.batch = self.parts.image_size, config.batch_size
         self.cache = FeatureCache(workspace.cache_dir, model_key(config, self.size, self.parts.layer))
         self.caches = [self.cache]
-        augment_head = config.augment and config.augmentation.enabled
-        self.head_views = config.feature_views if augment_head else 0
-        self.use_cache = (not self.scratch and config.feature_cache
-                          and (not augment_head or config.feature_views > 0))
+        self.head_views = config.head_views
+        self.use_cache = config.head_on_cached_features
         self.hashes: dict[str, list[str]] = {}
         self.predict_split = None  # how the kept weights score a split, cheapest way available
         self.fine_tune_report: dict | None = None
@@ -471,8 +471,7 @@ class _Run:
         frozen_weights = parts.model.get_weights()
         unfrozen = unfreeze_top(parts.base, config.fine_tune_layers, config.fine_tune_from)
         trainable, frozen = count_params(parts.model)
-        augment = (config.fine_tune_augment or config.augment) and config.augmentation.enabled
-        views = config.fine_tune_views if augment else 0
+        augment, views = config.fine_tune_augmented, config.fine_tune_views_used
         self.emit({"type": "stage", "stage": "fine-tune",
                    "message": f"Fine-tuning the top {unfrozen} layers" + (" on augmented images" if augment else ""),
                    "layers": unfrozen, "trainable_params": trainable, "frozen_params": frozen})
