@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import streamlit as st
 
 import ui_state as ui
+from tlcore.data import dataset_name
 from tlcore.runfiles import write_bytes_atomic
 from tlcore.limits import describe_limits
 from tlcore.workspace import data_roots, is_within, resolve_in_roots
@@ -137,11 +137,8 @@ with tab_folder:
         load_failed = True  # _load reruns the page when it worked
 
 def _upload_name(folder: Path) -> str:
-    """The zip an extracted dataset came from (tlcore keeps it in ``<digest>.json``)."""
-    try:
-        return Path(json.loads(folder.with_suffix(".json").read_text(encoding="utf-8"))["zip"]).stem
-    except (OSError, ValueError, KeyError, TypeError):
-        return folder.name
+    """The zip an extracted dataset came from, by its name (the one shared files use too)."""
+    return dataset_name(folder)
 
 
 with tab_earlier:
