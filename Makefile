@@ -1,12 +1,14 @@
 # Two entry points for a fresh machine with Python 3.11 and make:
 #   make run   - install into .venv and start the app
 #   make test  - install into .venv (plus Chromium for the browser test) and run every test
+# And, while changing the code:
+#   make test-fast - the fast offline subset (no browser, no real data, no slow training): under 2 minutes
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test install install-test browser sample-data bench
+.PHONY: run test test-fast install install-test test-deps browser sample-data bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +17,9 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 
-install-test: $(BIN)/python browser
+install-test: browser test-deps
+
+test-deps: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 
 # Debian's Chromium for the Playwright test (never Playwright's own browser download).
@@ -33,6 +37,10 @@ run: install
 
 test: install-test
 	$(BIN)/python -m pytest
+
+# Markers in pyproject.toml: a test is "slow" when it trains for more than a few seconds.
+test-fast: test-deps
+	$(BIN)/python -m pytest -m "not browser and not real_data and not slow"
 
 bench: install
 	$(BIN)/python bench/run_all.py --quick

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-import ui_state as ui
+import ui
 
 ui.configure_page()
 pages = [

@@ -72,7 +72,7 @@ def keras_worker(model_name: str, batch: int, steps: int, repeats: int, diagnose
     from tlcore.data import ImageBatches, Sample
     from tlcore.device import choose_precision_policy, device_info
     from tlcore.model import build_classifier, count_params, unfreeze_top
-    from tlcore.train import _compile
+    from tlcore.train.fitting import compile_model as _compile
 
     config = TrainConfig(backbone=model_name, weights="none", image_size=SIZE, mode="fine-tune", batch_size=batch,
                          mixed_precision="auto")

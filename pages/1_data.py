@@ -6,10 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
-import ui_state as ui
+import ui
+from tlcore import load_dataset
 from tlcore.data import dataset_name
-from tlcore.runfiles import write_bytes_atomic
 from tlcore.limits import describe_limits
+from tlcore.runfiles import write_bytes_atomic
 from tlcore.workspace import data_roots, is_within, resolve_in_roots
 
 ui.page_header(
@@ -18,7 +19,6 @@ ui.page_header(
     "(for example `cats/` and `dogs/`). Upload them as a zip, or pick a folder that is already on this server.",
 )
 
-load_dataset = ui.tl("data", "load_dataset")
 ws = ui.workspace()
 config = ui.current_config()
 load_failed = False  # a choice just failed: its error shows, and the old report below does not
@@ -183,13 +183,13 @@ if dataset is None:
     st.stop()
 
 classes = ui.class_names(dataset)
-report = getattr(dataset, "report", None)
+report = dataset.report
 samples = ui.samples_of(dataset)
 splits = ["train", "val", "test"]
 counts: dict[str, dict[str, int]] = {split: {c: 0 for c in classes} for split in splits}
 for sample in samples:
     counts.setdefault(sample.split, {c: 0 for c in classes})[classes[sample.label]] += 1
-skipped = list(getattr(report, "skipped", []) or []) if report is not None else []
+skipped = list(report.skipped)
 
 st.header(f"2 · What we found in “{ui.dataset_display_name(str(dataset.root))}”", anchor=False)
 m1, m2, m3, m4 = st.columns(4)
@@ -198,68 +198,32 @@ m2.metric("Training images", sum(counts.get("train", {}).values()))
 m3.metric("Validation images", sum(counts.get("val", {}).values()), help="Checked after each epoch; never trained on.")
 m4.metric("Files left out", len(skipped), help="Files that are not usable images; see the report below.")
 
-import plotly.graph_objects as go  # noqa: E402  (plotting only; pages never import TensorFlow)
-
-fig = go.Figure()
-colors = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
-for split in splits:
-    values = [counts.get(split, {}).get(c, 0) for c in classes]
-    if any(values):
-        fig.add_bar(name={"train": "training", "val": "validation", "test": "test"}[split], x=classes, y=values,
-                    marker_color=colors[split], text=values, textposition="auto")
-fig.update_layout(barmode="group", title="Images per class", yaxis_title="images", height=340,
-                  margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=1.1, x=1, xanchor="right"))
-st.plotly_chart(fig, width="stretch", key="data_counts_chart")
+st.plotly_chart(ui.counts_figure(counts, classes), width="stretch", key="data_counts_chart")
 
 # --------------------------------------------------------------------------- report
 st.header("3 · Data check", anchor=False)
 
 
-
-
-def _fix_for(reason: str) -> str:
-    """A plain-language fix for each reason a file can be left out."""
-    r = reason.lower()
-    if r.endswith("(ignored)"):
-        return "nothing to do: system files like this are skipped on purpose"
-    if "empty" in r:
-        return "the file has no content; copy it again from the original"
-    if "unsupported format" in r:
-        return "convert it to JPEG or PNG (for example with your photo viewer's *Export*)"
-    if "too large" in r or "bomb" in r:
-        return "make the picture smaller (fewer pixels) and add it again"
-    if "truncated" in r or "corrupt" in r:
-        return "the file is damaged; copy it again from the original or re-save it"
-    if "not an image" in r:
-        return "remove it: only pictures can be used"
-    if "class folder" in r or "outside" in r or "top level" in r:
-        return "move it into the folder of its class"
-    if "permission" in r:
-        return "make the file readable, or copy it again"
-    return "replace the file or remove it"
-
-
-warnings = list(getattr(report, "warnings", []) or [])
-skipped_real = [s for s in skipped if not str(getattr(s, "reason", "")).endswith("(ignored)")]
-skipped_clutter = [s for s in skipped if str(getattr(s, "reason", "")).endswith("(ignored)")]
-if getattr(report, "validation", None):
+warnings = list(report.warnings)
+skipped_real = [s for s in skipped if not s.ignored]
+skipped_clutter = [s for s in skipped if s.ignored]
+if report.validation:
     st.caption(f"Validation images: {report.validation}.")
-for warning in warnings:
-    problem, _, fix = str(warning).rpartition("; ")
-    if problem and fix:
-        st.warning(f"{problem}.  \n**Fix:** {fix[0].upper() + fix[1:]}", icon=":material/warning:")
+for warning in warnings:  # each a Finding: the problem, its fix, the files concerned
+    if warning.fix:
+        st.warning(f"{warning.problem}.  \n**Fix:** {warning.fix[0].upper() + warning.fix[1:]}", icon=":material/warning:")
     else:
-        st.warning(str(warning), icon=":material/warning:")
+        st.warning(warning.problem, icon=":material/warning:")
 if not warnings:
     st.success("No problems found: every picture could be read, there are no copies, and every class has enough pictures.",
                icon=":material/check_circle:")
 if skipped_real:
     with st.expander(f"Files left out ({len(skipped_real)}), why, and how to fix them", icon=":material/block:"):
         st.dataframe(
-            [{"file": s.path, "reason": s.reason, "how to fix": _fix_for(s.reason)} for s in skipped_real],
+            [{"file": s.path, "reason": s.reason, "how to fix": s.fix} for s in skipped_real],
             hide_index=True, width="stretch",
         )
-leakage = list(getattr(report, "leakage", []) or [])
+leakage = list(report.leakage)
 if leakage:
     with st.expander(f"Pictures in more than one split ({len(leakage)})", icon=":material/content_copy:"):
         st.dataframe(
@@ -267,15 +231,14 @@ if leakage:
              for item in leakage],
             hide_index=True, width="stretch",
         )
-duplicates = list(getattr(report, "duplicates", []) or [])
+duplicates = list(report.duplicates)
 if duplicates:
     with st.expander(f"Identical pictures ({len(duplicates)} groups)", icon=":material/content_copy:"):
         st.dataframe([{"identical files": " = ".join(group)} for group in duplicates], hide_index=True, width="stretch")
 if skipped_clutter:
     st.caption(f"{len(skipped_clutter)} system file(s) (like `__MACOSX` or `.DS_Store`) were skipped automatically.")
-if report is not None and hasattr(report, "to_text"):
-    with st.expander("Full report (text)", icon=":material/description:"):
-        st.code(report.to_text(), language=None)
+with st.expander("Full report (text)", icon=":material/description:"):
+    st.code(report.to_text(), language=None)
 
 # --------------------------------------------------------------------------- samples
 st.header("4 · A look at your pictures", anchor=False)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import streamlit as st
 
-import ui_state as ui
-from tlcore.config import MODES, OPTIMIZERS, POOLINGS, Augmentation
+import ui
+from tlcore import Augmentation, TrainConfig, augment_previews, model_summary
+from tlcore.backbones import BACKBONES, list_layers, measure_speed
+from tlcore.config import AUGMENTATION_SETTINGS, SETTINGS
+from tlcore.plan import describe
+from tlcore.runfiles import write_bytes_atomic
 
 ui.page_header(
     "model",
@@ -16,10 +21,6 @@ ui.page_header(
     "**The defaults already work well** — if you are unsure, go straight to *Train*.",
 )
 
-BACKBONES = ui.tl("backbones", "BACKBONES")
-list_layers = ui.tl("backbones", "list_layers")
-measure_speed = ui.tl_optional("backbones", "measure_speed")
-model_summary = ui.tl_optional("model", "model_summary")
 config = ui.current_config()
 dataset = ui.current_dataset(quiet=True)
 ws = ui.workspace()
@@ -27,16 +28,12 @@ ws = ui.workspace()
 
 @st.cache_data(max_entries=32, show_spinner="Looking inside the network…")
 def _layers(backbone: str, image_size: int | None, backbone_file: str | None) -> list[dict]:
-    import dataclasses
-
     rows = list_layers(backbone_file or backbone, image_size=image_size)
     return [dataclasses.asdict(r) for r in rows]
 
 
 @st.cache_data(max_entries=64, show_spinner="Counting the model's parameters…")
 def _summary(config_json: str, num_classes: int, num_train_images: int, measure: bool = False) -> dict:
-    from tlcore.config import TrainConfig
-
     return dict(model_summary(TrainConfig.from_dict(json.loads(config_json)), num_classes, num_train_images,
                               measure=measure))
 
@@ -48,7 +45,6 @@ def _timing(config_json: str, num_classes: int, num_train_images: int) -> dict:
 
 @st.cache_data(max_entries=32, show_spinner="Making preview…")
 def _previews(path: str, aug: dict, seed: int, size: int) -> list:
-    augment_previews = ui.tl("augment", "augment_previews")
     return augment_previews(path, Augmentation(**aug), n=8, size=size, seed=seed)
 
 
@@ -64,8 +60,6 @@ def _use_own_backbone(upload) -> str | None:
 
     A refused file is deleted again, so nothing unusable stays in the workspace.
     """
-    from tlcore.runfiles import write_bytes_atomic
-
     name = upload.name
     if Path(name).suffix.lower() not in (".keras", ".h5"):
         return (f"“{name}” is not a Keras model file, so it cannot be used as a backbone. "
@@ -114,7 +108,7 @@ with col_info:
 with st.expander("Compare all backbones", icon=":material/compare:"):
     speeds = _measured_speeds()
     missing = [name for name in BACKBONES if name not in speeds]
-    if measure_speed is not None and missing and st.button(
+    if missing and st.button(
             "Measure the speed of each on this computer", icon=":material/speed:", key="m_measure_speed",
             help="Runs a few pictures through each network here. Takes about a minute; the result is kept."):
         bar = st.progress(0.0, text="Measuring…")
@@ -160,7 +154,7 @@ with col_s:
     image_size = st.number_input(
         "Image size (pixels)",
         min_value=int(getattr(spec, "min_size", 32)),
-        max_value=1024,
+        max_value=SETTINGS["image_size"].maximum,
         step=8,
         key=ui.widget_default("m_image_size", int(config.image_size or spec.native_size)),
         help=f"Every image is resized to a square of this size. {spec.native_size} px is what {backbone} was trained on; "
@@ -268,7 +262,7 @@ mode_labels = {
     "feature-extraction": "Feature extraction — fast: keep the pretrained network frozen, train only a new classifier on top",
     "fine-tune": "Fine-tuning — slower, often more accurate: afterwards also adjust the top of the pretrained network gently",
 }
-mode = st.radio("Training mode", list(MODES), format_func=mode_labels.get, key=ui.widget_default("m_mode", config.mode))
+mode = st.radio("Training mode", SETTINGS["mode"].choices, format_func=mode_labels.get, key=ui.widget_default("m_mode", config.mode))
 changes: dict = {"mode": mode}
 if mode == "fine-tune":
     max_unfreeze = max(2, tunable_layers or config.fine_tune_layers)
@@ -314,7 +308,7 @@ if augment:
     col_a, col_b = st.columns([2, 3])
     with col_a:
         flip_labels = {"none": "no flips", "horizontal": "left ↔ right", "vertical": "up ↕ down", "horizontal_and_vertical": "both"}
-        flip = st.selectbox("Flip", list(flip_labels), format_func=flip_labels.get, key=ui.widget_default("m_aug_flip", aug.flip),
+        flip = st.selectbox("Flip", AUGMENTATION_SETTINGS["flip"].choices, format_func=flip_labels.get, key=ui.widget_default("m_aug_flip", aug.flip),
                             help="Only flip if a flipped picture still belongs to the same class (not for letters or left/right organs).")
         rotation = st.slider("Rotation (share of a full turn)", 0.0, 0.5, step=0.01, key=ui.widget_default("m_aug_rot", float(aug.rotation)),
                              help="0.05 turns each picture randomly by up to ±18°.")
@@ -353,7 +347,7 @@ st.header("5 · Training settings", anchor=False)
 st.caption("Sensible defaults are already set. An *epoch* is one pass over all your training images.")
 col1, col2, col3 = st.columns(3)
 with col1:
-    epochs = st.number_input("Epochs", min_value=1, max_value=1000, key=ui.widget_default("m_epochs", int(config.epochs)),
+    epochs = st.number_input("Epochs", min_value=SETTINGS["epochs"].minimum, max_value=1000, key=ui.widget_default("m_epochs", int(config.epochs)),
                              help="With early stopping on, training stops by itself once it stops improving.")
     batch_choices = [4, 8, 16, 32, 64, 128, 256]
     batch_size = st.selectbox("Batch size", batch_choices, key=ui.widget_default("m_batch", config.batch_size if config.batch_size in batch_choices else 32),
@@ -375,10 +369,10 @@ with col3:
 with st.expander("More settings", icon=":material/settings:"):
     col1, col2, col3 = st.columns(3)
     with col1:
-        optimizer = st.selectbox("Optimizer", list(OPTIMIZERS), key=ui.widget_default("m_opt", config.optimizer),
+        optimizer = st.selectbox("Optimizer", SETTINGS["optimizer"].choices, key=ui.widget_default("m_opt", config.optimizer),
                                  help="The method that adjusts the weights. Adam is a safe choice.")
         pooling_labels = {"avg": "average (recommended)", "max": "maximum", "flatten": "flatten (keeps position, many more weights)"}
-        pooling = st.selectbox("Pooling", list(POOLINGS), format_func=pooling_labels.get, key=ui.widget_default("m_pool", config.pooling),
+        pooling = st.selectbox("Pooling", SETTINGS["pooling"].choices, format_func=pooling_labels.get, key=ui.widget_default("m_pool", config.pooling),
                                help="How the feature map of the cut layer becomes one feature vector per image.")
     with col2:
         label_smoothing = st.slider("Label smoothing", 0.0, 0.3, step=0.05, key=ui.widget_default("m_smooth", float(config.label_smoothing)),
@@ -387,8 +381,9 @@ with st.expander("More settings", icon=":material/settings:"):
                                help="Same seed + same settings = the same run again.")
     with col3:
         mp_labels = {"auto": "automatic", "on": "on", "off": "off"}
-        mixed_precision = st.selectbox("Mixed precision (GPU speed-up)", list(mp_labels), format_func=mp_labels.get,
-                                       key=ui.widget_default("m_mp", config.mixed_precision))
+        mixed_precision = st.selectbox("Mixed precision (GPU speed-up)", SETTINGS["mixed_precision"].choices,
+                                       format_func=mp_labels.get, key=ui.widget_default("m_mp", config.mixed_precision),
+                                       help=SETTINGS["mixed_precision"].help.capitalize() + ".")
         feature_cache = st.toggle("Cache features (much faster repeat runs)", key=ui.widget_default("m_cache", bool(config.feature_cache)),
                                   help="In feature extraction without augmentation, each image goes through the frozen network once and the result is reused.")
 
@@ -403,17 +398,8 @@ config = ui.update_config(
 st.header("Summary", anchor=False)
 valid = ui.call(config.validate, what="checking the settings") is not None
 num_classes = len(ui.class_names(dataset)) if dataset is not None else 0
-plan = (
-    f"Train a new classifier for **{num_classes or 'your'} classes** on top of **{config.backbone_file and Path(config.backbone_file).name or backbone}**, "
-    f"cut at **{layer or 'the default layer'}**, with {'ImageNet' if weights == 'imagenet' else 'random'} weights, "
-    f"{int(image_size)} px images, for up to {config.epochs} epochs"
-)
-if mode == "fine-tune":
-    plan += f", then fine-tune {ui.fine_tune_words(config.fine_tune_layers)} for up to {config.fine_tune_epochs} epochs"
-st.markdown(plan + (", with augmentation." if augment else "."))
-if valid and num_classes >= 2 and model_summary is None:
-    st.caption("Size and time estimates are not available in this version of tlcore.")
-elif valid and num_classes >= 2:
+st.markdown(describe(config, num_classes=num_classes))
+if valid and num_classes >= 2:
     num_train = len(ui.samples_of(dataset, "train"))
     config_json = json.dumps(config.to_dict(), sort_keys=True)
     # Sizes first (building the model takes a moment), then the timed estimate (a few real

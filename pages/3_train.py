@@ -6,8 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
-import ui_state as ui
-from tlcore.config import TrainConfig
+import ui
+from tlcore import TrainConfig, cancel_run, events, list_runs, start_run
+from tlcore.diagnose import overfitting
+from tlcore.jobs import ensure_standby
+from tlcore.plan import describe
 
 ui.page_header(
     "train",
@@ -16,14 +19,9 @@ ui.page_header(
     "Start several runs and they wait in a queue, one after another.",
 )
 
-start_run, cancel_run, list_runs, read_events, ensure_standby = ui.tl(
-    "jobs", "start_run", "cancel_run", "list_runs", "read_events", "ensure_standby")
 ws = ui.workspace()
 config = ui.current_config()
 dataset = ui.current_dataset(quiet=True)
-
-STATUS_COLOR = {"queued": "gray", "running": "blue", "finished": "green", "failed": "red",
-                "cancelled": "orange", "interrupted": "orange"}
 
 # --------------------------------------------------------------------------- start
 st.header("1 · Start a run", anchor=False)
@@ -34,18 +32,7 @@ else:
     source = ui.dataset_source()
     if source and config.data != source:
         config = ui.update_config(data=source, data_name=ui.dataset_display_name(source))
-    backbone = Path(config.backbone_file).name if config.backbone_file else config.backbone
-    plan = (
-        f"**{ui.dataset_display_name(source)}** ({len(ui.class_names(dataset))} classes) · **{backbone}** "
-        f"cut at **{config.layer or 'the recommended layer'}** · "
-        + (f"random start: the whole network trains from scratch (no transfer) · up to {config.epochs} epochs"
-           if config.from_scratch else
-           f"{'feature extraction' if config.mode == 'feature-extraction' else 'fine-tuning'} · "
-           f"up to {config.epochs} epochs"
-           f"{f', then up to {config.fine_tune_epochs} epochs fine-tuning {ui.fine_tune_words(config.fine_tune_layers)}' if config.mode == 'fine-tune' else ''}")
-        + f"{' · augmentation' if config.augment else ''}"
-    )
-    st.markdown(plan)
+    st.markdown(describe(config, num_classes=len(ui.class_names(dataset))))
     st.caption("Change any of this on the **Model** page.")
     # A training process warms up (imports TensorFlow) while the user reads this, so that
     # "Start training" shows progress at once. Cheap when one is already waiting.
@@ -78,8 +65,7 @@ any_active = any(r.active for r in runs)
 
 def _label(status) -> str:
     config = status.config or {}
-    backbone = Path(config["backbone_file"]).name if config.get("backbone_file") else config.get("backbone", "")
-    return f"{status.run_id}  —  {backbone} · {config.get('mode', '')}"
+    return f"{status.run_id}  —  {ui.backbone_name(config)} · {config.get('mode', '')}"
 
 
 @st.fragment(run_every=1.0 if any_active else None)
@@ -95,17 +81,17 @@ def watch() -> None:
         st.session_state["train_watch"] = last if last in by_id else runs[0].run_id
     run_id = st.selectbox("Show run", list(by_id), key="train_watch", format_func=lambda rid: _label(by_id[rid]))
     status = by_id[run_id]
-    events = ui.call(read_events, status.run_dir, what="reading the run's progress") or []
+    run_events = ui.call(status.folder.events, what="reading the run's progress") or []
     try:
         run_config = TrainConfig.from_dict(status.config) if status.config else None
     except Exception:
         run_config = None
-    progress = ui.progress_of(events, run_config)
+    progress = ui.progress_of(run_events, run_config)
 
     col_badge, col_msg, col_cancel = st.columns([1, 4, 1], vertical_alignment="center")
     with col_badge:
         st.badge(ui.STATUS_WORDS.get(status.status, status.status), icon=ui.STATUS_ICON.get(status.status),
-                 color=STATUS_COLOR.get(status.status, "gray"))
+                 color=ui.STATUS_COLOR.get(status.status, "gray"))
     with col_msg:
         if status.active:  # progress.phase words fine-tuning the way every page does
             st.caption(progress.phase or status.stage_message or status.message)
@@ -117,7 +103,7 @@ def watch() -> None:
 
     st.progress(progress.fraction, text=progress.text)
 
-    rows = ui.epoch_rows(events)
+    rows = ui.epoch_rows(run_events)
     best = max((r["val_accuracy"] for r in rows if r.get("val_accuracy") is not None), default=None)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Epochs done", len(rows))
@@ -144,25 +130,22 @@ def watch() -> None:
     if not rows:
         st.caption("The curves fill in after the first epoch. *Training* is measured on the pictures it learns from; "
                    "*validation* on pictures it never saw — watch that one.")
-    elif len(rows) >= 3:
-        last = rows[-1]
-        if last.get("accuracy") and last.get("val_accuracy") and last["accuracy"] - last["val_accuracy"] > 0.15:
-            st.caption(":material/lightbulb: Training accuracy is much higher than validation accuracy: the model is "
-                       "memorising. More pictures, augmentation or more dropout can help.")
+    elif (finding := overfitting(rows)) is not None:
+        st.caption(f":material/lightbulb: {finding.problem}. {finding.fix}.")
 
-    verdict = next((ev for ev in reversed(events) if ev.get("type") == "fine_tune_result"), None)
+    verdict = next((ev for ev in reversed(run_events) if ev.get("type") == events.FINE_TUNE_RESULT), None)
     if verdict and verdict.get("message"):  # which weights were kept after fine-tuning, and why
         st.info(str(verdict["message"]), icon=":material/compare_arrows:")
-    if status.status == "finished":
+    if status.status == events.FINISHED:
         acc = f" Validation accuracy: **{status.accuracy:.1%}**." if status.accuracy is not None else ""
         st.success(f"Training finished.{acc}", icon=":material/check_circle:")
         st.page_link(ui.PAGE_BY_URL["evaluate"].path, label="See how well it does on the Evaluate page",
                      icon=":material/arrow_forward:", query_params={ui.SESSION_PARAM: ui.session_id()})
-    elif status.status == "failed":
+    elif status.status == events.FAILED:
         st.error(f"Training failed. {status.message}", icon=":material/error:")
-    elif status.status == "cancelled":
+    elif status.status == events.CANCELLED:
         st.warning("This run was cancelled. " + (status.message or "The best model so far was kept."), icon=":material/cancel:")
-    elif status.status == "interrupted":
+    elif status.status == events.INTERRUPTED:
         st.warning(status.message or "This run was interrupted.", icon=":material/pause_circle:")
 
     active = [r for r in runs if r.active]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
-import ui_state as ui
+import ui
+from tlcore import evaluate_run
 
 ui.page_header(
     "evaluate",
@@ -13,7 +13,6 @@ ui.page_header(
     "which classes it mixes up, and the pictures it got wrong.",
 )
 
-evaluate_run = ui.tl("evaluate", "evaluate_run")
 run_id = ui.pick_finished_run("eval_run")
 if run_id is None:
     st.stop()
@@ -24,8 +23,8 @@ def _evaluation(run_path: str, stamp: float) -> dict:
     return evaluate_run(run_path)
 
 
-run_path = ui.run_dir(run_id)
-evaluation = ui.call(_evaluation, str(run_path), ui.file_stamp(str(run_path / "evaluation.json")),
+run = ui.run_folder(run_id)
+evaluation = ui.call(_evaluation, str(run.path), ui.file_stamp(str(run.evaluation_path)),
                      what="loading the evaluation")
 if not evaluation:
     st.stop()
@@ -79,42 +78,6 @@ for key in ("eval_true", "eval_pred"):  # the filters of section 4; a click on a
         st.session_state[key] = any_label
 
 
-def confusion_figure(matrix: list[list[int]], classes: list[str], normalized: bool,
-                     selected: tuple[str | None, str | None] = (None, None)) -> go.Figure:
-    """The confusion matrix; ``selected`` (true, predicted) is outlined: a cell, a row or a column."""
-    n = len(classes)
-    totals = [sum(row) or 1 for row in matrix]
-    z = [[matrix[i][j] / totals[i] if normalized else matrix[i][j] for j in range(n)] for i in range(n)]
-    text = [[f"{z[i][j]:.0%}" if normalized else str(matrix[i][j]) for j in range(n)] for i in range(n)]
-    fig = go.Figure(go.Heatmap(z=z, x=classes, y=classes, text=text, texttemplate="%{text}", colorscale="Blues",
-                               showscale=False, hoverinfo="skip", xgap=2, ygap=2))
-    # Heatmaps send no click events to Streamlit, so an invisible marker on every cell takes the click.
-    xs, ys, custom, hover = [], [], [], []
-    for i, true_cls in enumerate(classes):
-        for j, pred_cls in enumerate(classes):
-            xs.append(pred_cls)
-            ys.append(true_cls)
-            custom.append([true_cls, pred_cls])
-            hover.append(f"true: {true_cls}<br>predicted: {pred_cls}<br>{matrix[i][j]} picture(s) ({matrix[i][j] / totals[i]:.0%})")
-    cell_px = max(16, min(90, int(420 / max(n, 1))))
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", customdata=custom, hovertext=hover, hoverinfo="text",
-                             marker=dict(symbol="square", size=cell_px, color="rgba(0,0,0,0)", opacity=0.01),
-                             showlegend=False, name="cells"))
-    true_cls, pred_cls = selected
-    if true_cls in classes or pred_cls in classes:
-        rows = [classes.index(true_cls)] * 2 if true_cls in classes else [0, n - 1]
-        cols = [classes.index(pred_cls)] * 2 if pred_cls in classes else [0, n - 1]
-        fig.add_shape(type="rect", xref="x", yref="y", x0=cols[0] - 0.5, x1=cols[1] + 0.5,
-                      y0=rows[0] - 0.5, y1=rows[1] + 0.5, line=dict(color="#d62728", width=4),
-                      fillcolor="rgba(0,0,0,0)", name="selected")
-    # Fixed ranges: the big invisible markers must not pad the axes.
-    fig.update_xaxes(title="predicted class", side="bottom", type="category", range=[-0.5, n - 0.5], fixedrange=True)
-    fig.update_yaxes(title="true class", type="category", range=[n - 0.5, -0.5], fixedrange=True)
-    height = max(300, min(900, 100 + 70 * n))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select", dragmode=False)
-    return fig
-
-
 def _clicked_cell(points: list[dict]) -> tuple[str, str] | None:
     """(true, predicted) of the clicked marker, from its customdata (or its x/y)."""
     if not points:
@@ -143,7 +106,7 @@ def _on_cell_click() -> None:
 
 if matrix and classes:
     chosen = tuple(None if st.session_state[k] == any_label else st.session_state[k] for k in ("eval_true", "eval_pred"))
-    st.plotly_chart(confusion_figure(matrix, classes, normalized, chosen), width="stretch", key=chart_key,
+    st.plotly_chart(ui.confusion_figure(matrix, classes, normalized, chosen), width="stretch", key=chart_key,
                     on_select=_on_cell_click, selection_mode="points")
 
 # --------------------------------------------------------------------------- per class

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
-import json
 
 import streamlit as st
 
-import ui_state as ui
+import ui
+from tlcore import predict_images
+from tlcore.images import check_image_bytes
+from tlcore.predict import load_model
 
 ui.page_header(
     "predict",
@@ -15,12 +17,10 @@ ui.page_header(
     "with how sure it is about each.",
 )
 
-load_model, predict_images = ui.tl("predict", "load_model", "predict_images")
-check_image_bytes = ui.tl_optional("images", "check_image_bytes")
 run_id = ui.pick_finished_run("predict_run")
 if run_id is None:
     st.stop()
-run_path = ui.run_dir(run_id)
+run = ui.run_folder(run_id)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
@@ -29,8 +29,7 @@ def _model(path: str, stamp: float):
     return load_model(path)
 
 
-labels = ui.call(lambda: json.loads((run_path / "labels.json").read_text(encoding="utf-8")),
-                 what="reading the class names") or []
+labels = ui.call(run.labels, what="reading the class names") or []
 col_up, col_k = st.columns([3, 1])
 with col_up:
     files = st.file_uploader(
@@ -53,7 +52,7 @@ if not files:
 good: list[tuple[str, bytes]] = []  # (file name, content)
 for upload in files[:50]:
     data = upload.getvalue()
-    problem = check_image_bytes(data, upload.name) if check_image_bytes is not None else None
+    problem = check_image_bytes(data, upload.name)
     if problem:
         st.error(f"“{upload.name}” cannot be used: {problem}. Fix: use a JPEG, PNG, GIF, BMP, TIFF or WebP picture.",
                  icon=":material/broken_image:")
@@ -71,7 +70,7 @@ def _as_file(name: str, data: bytes) -> io.BytesIO:
     return buffer
 
 
-model = ui.call(_model, str(run_path), ui.file_stamp(str(run_path / "model.keras")), what="loading the model")
+model = ui.call(_model, str(run.path), ui.file_stamp(str(run.model_path)), what="loading the model")
 if model is None:
     st.stop()
 with st.spinner(f"Looking at {len(good)} picture(s)…"):

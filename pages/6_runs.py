@@ -7,7 +7,9 @@ from pathlib import Path
 
 import streamlit as st
 
-import ui_state as ui
+import ui
+from tlcore import events, export_accuracy, export_status, list_runs, shareable_run_config, start_export
+from tlcore.export.formats import DOWNLOADS, EXPORT_FORMATS, ExportFormat
 
 ui.page_header(
     "runs",
@@ -15,7 +17,6 @@ ui.page_header(
     "to use in other programs.",
 )
 
-list_runs, read_events = ui.tl("jobs", "list_runs", "read_events")
 ws = ui.workspace()
 runs = ui.call(list_runs, ws.runs_dir, what="listing your runs") or []
 if not runs:
@@ -28,13 +29,13 @@ st.header("1 · All runs", anchor=False)
 st.caption("Tick runs in the first column to overlay their curves below.")
 
 
-def _best_val(events: list[dict]) -> float | None:
-    values = [r["val_accuracy"] for r in ui.epoch_rows(events) if r.get("val_accuracy") is not None]
+def _best_val(run_events: list[dict]) -> float | None:
+    values = [r["val_accuracy"] for r in ui.epoch_rows(run_events) if r.get("val_accuracy") is not None]
     return max(values) if values else None
 
 
-events_by_run = {r.run_id: (ui.call(read_events, r.run_dir) or []) for r in runs}
-STATUS_SHORT = {**ui.STATUS_WORDS, "interrupted": "Interrupted"}  # the long story is on the Train page
+events_by_run = {r.run_id: (ui.call(r.folder.events) or []) for r in runs}
+STATUS_SHORT = {**ui.STATUS_WORDS, events.INTERRUPTED: "Interrupted"}  # the long story is on the Train page
 MODE_SHORT = {"feature-extraction": "feature extraction", "fine-tune": "fine-tuning"}
 # Few, narrow columns so the table fits the page without a sideways scroll; every other
 # setting is in "All settings of each run" below.
@@ -47,7 +48,7 @@ for r in runs:
         "status": STATUS_SHORT.get(r.status, r.status),
         "accuracy": r.accuracy if r.accuracy is not None else _best_val(events_by_run[r.run_id]),
         "test accuracy": r.test_accuracy,
-        "backbone": Path(c["backbone_file"]).name if c.get("backbone_file") else c.get("backbone"),
+        "backbone": ui.backbone_name(c),
         "mode": MODE_SHORT.get(c.get("mode"), c.get("mode")),
         "epochs": len(rows),
         "time": ui.format_seconds(r.seconds) if r.seconds else "—",
@@ -67,7 +68,7 @@ for r in runs:
 if all(row["test accuracy"] is None for row in table):  # no test/ folder: no empty column
     for row in table:
         row.pop("test accuracy")
-finished_rows = [i for i, r in enumerate(runs) if r.status == "finished"][:2]
+finished_rows = [i for i, r in enumerate(runs) if r.status == events.FINISHED][:2]
 event = st.dataframe(
     table,
     hide_index=True,
@@ -113,7 +114,7 @@ else:
 
 # --------------------------------------------------------------------------- export
 st.header("3 · Download a model", anchor=False)
-exportable = [r for r in runs if (r.run_dir / "model.keras").is_file() and not r.active]
+exportable = [r for r in runs if r.folder.has_model and not r.active]
 if not exportable:
     st.info("No trained model yet. Once a run finishes, its model can be downloaded here.")
     st.stop()
@@ -123,67 +124,46 @@ if st.session_state.get("runs_export") not in ids:
     st.session_state["runs_export"] = selected[0] if selected and selected[0] in ids else (last if last in ids else ids[0])
 run_labels = {rid: ui.run_label(rid) for rid in ids}
 run_id = st.selectbox("Run", ids, key="runs_export", format_func=run_labels.__getitem__)
-run_dir = ui.run_dir(run_id)
-export_dir = run_dir / "export"
-
-MIME = {".keras": "application/octet-stream", ".json": "application/json", ".zip": "application/zip",
-        ".tflite": "application/octet-stream", ".md": "text/markdown", ".parquet": "application/octet-stream"}
+run = ui.run_folder(run_id)
 
 
-def _download(label: str, path: Path, help_text: str, key: str, file_name: str | None = None, data=None) -> None:
-    name = file_name or f"{run_id}-{path.name}"
+def _download(entry: ExportFormat, path: Path, key: str, help_text: str | None = None, data=None) -> None:
+    """A download button for one entry of tlcore's table of downloads (its label, help and type)."""
     st.download_button(
-        label, data=data or (lambda p=path: p.read_bytes()), file_name=name,
-        mime=MIME.get(path.suffix, "application/octet-stream"),
-        key=key, help=help_text, icon=":material/download:", on_click="ignore", width="stretch",
+        entry.label, data=data or (lambda p=path: p.read_bytes()), file_name=f"{run_id}-{path.name}",
+        mime=entry.mime, key=key, help=help_text or entry.help, icon=":material/download:", on_click="ignore",
+        width="stretch",
     )
 
 
 st.markdown("**Ready now**")
 c1, c2, c3 = st.columns(3)
 with c1:
-    _download("Keras model (.keras)", run_dir / "model.keras",
-              "The whole model: give it RGB pictures of any size, get class probabilities. Load with keras.saving.load_model.",
-              "dl_keras")
+    _download(EXPORT_FORMATS["keras"], run.model_path, "dl_keras")
 with c2:
-    if (run_dir / "labels.json").is_file():
-        _download("Class names (labels.json)", run_dir / "labels.json", "The class of each model output, in order.", "dl_labels")
-shareable_run_config = ui.tl_optional("export", "shareable_run_config")
+    if run.labels_path.is_file():
+        _download(DOWNLOADS["labels"], run.labels_path, "dl_labels")
 with c3:
     # The shared copy names the dataset, not this server's folders (which hold the workspace code).
-    _download("Settings (config.json)", run_dir / "config.json",
-              "Every setting of this run; point `data` at your copy of the images and "
-              "`tlcore train --config config.json` trains it again.", "dl_config",
-              data=(lambda: shareable_run_config(run_dir)) if shareable_run_config is not None else None)
+    _download(DOWNLOADS["config"], run.config_path, "dl_config", data=lambda: shareable_run_config(run.path))
 
-export_run = ui.tl_optional("export", "export_run")
-featurize = ui.tl_optional("features", "featurize")
-export_accuracy = ui.tl_optional("export", "export_accuracy")
-measured = (ui.call(export_accuracy, run_dir, what="reading the exported models' accuracy")
-            if export_accuracy is not None else None)
+measured = ui.call(export_accuracy, run.path, what="reading the exported models' accuracy")
 SPLIT_WORDS = {"val": "validation", "test": "test", "train": "training"}
+quant_help = None  # the table's words, until the 8-bit model has been measured
 if measured:
     quant_help = (f"About 4× smaller. Accuracy measured at export: {measured['tflite_int8']:.1%} "
                   f"(the float model: {measured['float']:.1%}).")
-else:
-    quant_help = "About 4× smaller. Its accuracy is measured on the validation images when it is made."
-FILES = {  # what export_run writes into <run>/export/
-    "saved_model.zip": ("TensorFlow SavedModel (.zip)", "For TensorFlow Serving and tf.saved_model.load."),
-    "model.tflite": ("TensorFlow Lite", "For phones and small devices (float32)."),
-    "model_quant.tflite": ("TensorFlow Lite, 8-bit", quant_help),
-    "model_card.md": ("Model card (.md)", "A plain description: data, settings, scores, how to use, limits."),
-    "model_info.json": ("Model info (.json)", "Input size and format, for developers."),
-    "features.parquet": ("Features table (Parquet)", "The bottleneck features of every picture, for your own analysis."),
-}
+MADE = [DOWNLOADS["savedmodel-zip"], EXPORT_FORMATS["tflite"], EXPORT_FORMATS["tflite-quant"], DOWNLOADS["card"],
+        DOWNLOADS["info"], DOWNLOADS["features"]]  # what an export job writes into the run's export folder
 st.markdown("**Other formats**")
 st.caption("These take up to a minute to make. They are made in the background and kept, so you only make them once per run.")
-present = [name for name in FILES if (export_dir / name).is_file()]
+present = [entry for entry in MADE if (run.export_dir / entry.file_name).is_file()]
 if present:
     cols = st.columns(3)
-    for i, name in enumerate(present):
+    for i, entry in enumerate(present):
         with cols[i % 3]:
-            label, help_text = FILES[name]
-            _download(label, export_dir / name, help_text, f"dl_{name}")
+            _download(entry, run.export_dir / entry.file_name, f"dl_{entry.file_name}",
+                      help_text=quant_help if entry.name == "tflite-quant" else None)
 
 if measured:
     st.markdown("**Accuracy of the exported models**, measured when they were made")
@@ -201,44 +181,42 @@ if measured:
     st.caption(f"Both measured on the same {which} pictures. With few pictures, one picture is several points: "
                "small differences can be chance.")
 
-export_key, features_key = ui.task_key(run_id, "export"), ui.task_key(run_id, "features")
+# Exports run as a tlcore job in a process of their own, like training: they outlive a click,
+# the tab and the server, and this page only watches the run's export status.
+job = ui.call(export_status, run.path, what="reading the export's progress")
+busy = bool(job and job.active)
 b1, b2 = st.columns(2)
 with b1:
-    made = (export_dir / "saved_model.zip").is_file()
-    if export_run is not None and st.button("Make SavedModel, TFLite and model card" + (" again" if made else ""),
-                                            icon=":material/build:", key="runs_make_export", width="stretch"):
-        ui.start_task(export_key, "Making SavedModel, TFLite and the model card", export_run, run_dir)
+    made = (run.export_dir / DOWNLOADS["savedmodel-zip"].file_name).is_file()
+    if st.button("Make SavedModel, TFLite and model card" + (" again" if made else ""), icon=":material/build:",
+                 key="runs_make_export", width="stretch", disabled=busy):
+        busy = ui.attempt(start_export, run.path, None, workspace=ws, what="starting the export")
 with b2:
-    if featurize is not None and st.button("Make the features table (Parquet)", icon=":material/table:",
-                                           key="runs_make_features", width="stretch"):
-        config = ui.run_config(run_id)
-        if config is None:
-            st.error("This run's settings could not be read. Fix: train it again.")
-        else:
-            ui.start_task(features_key, "Computing the features of every picture", featurize, config,
-                          export_dir / "features.parquet", workspace=ws)
+    if st.button("Make the features table (Parquet)", icon=":material/table:", key="runs_make_features",
+                 width="stretch", disabled=busy):
+        busy = ui.attempt(start_export, run.path, (), features=True, workspace=ws, what="starting the features table")
 
-busy = any((ui.task_state(k) or {}).get("state") in ("waiting", "running") for k in (export_key, features_key))
+
+def _job_label(job) -> str:
+    return "Making SavedModel, TFLite and the model card" if job.formats else "Computing the features of every picture"
 
 
 @st.fragment(run_every=1.0 if busy else None)
 def export_progress() -> None:
-    """Shows the background exports of this run; redraws the page once they are done."""
-    still_busy = False
-    for key in (export_key, features_key):
-        task = ui.task_state(key)
-        if not task:
-            continue
-        if task["state"] in ("waiting", "running"):
-            still_busy = True
-            waited = ui.format_seconds(time.time() - task["started"])
-            word = "waiting for another export to finish" if task["state"] == "waiting" else "working"
-            st.info(f"{task['label']}… ({word}, {waited} so far). You can keep using the app.", icon=":material/hourglass_top:")
-        elif task["state"] == "failed":
-            st.error(f"{task['label']} failed. {task['error']}", icon=":material/error:")
-        elif task["state"] == "done" and task.get("ended", 0) > time.time() - 5:
-            st.success(f"{task['label']}: done. The downloads are above.", icon=":material/check_circle:")
-    if busy and not still_busy:
+    """Shows this run's export job; redraws the page once it is done."""
+    job = ui.call(export_status, run.path, what="reading the export's progress")
+    if job is None or job.status is None:
+        return
+    if job.active:
+        waited = ui.format_seconds(time.time() - job.started) if job.started else "—"
+        word = "starting" if job.status == events.QUEUED else "working"
+        st.info(f"{_job_label(job)}… ({word}, {waited} so far). You can keep using the app.",
+                icon=":material/hourglass_top:")
+    elif job.status in (events.FAILED, events.INTERRUPTED):
+        st.error(f"{_job_label(job)} failed. {job.message}", icon=":material/error:")
+    elif job.status == events.FINISHED and (job.ended or 0) > time.time() - 5:
+        st.success(f"{_job_label(job)}: done. The downloads are above.", icon=":material/check_circle:")
+    if busy and not job.active:
         st.rerun(scope="app")  # show the new download buttons
 
 

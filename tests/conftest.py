@@ -28,20 +28,30 @@ def _tiny_image(label: int, rng: np.random.Generator, size: int = 32) -> np.ndar
     return np.clip(pixels, 0, 255).astype(np.uint8)
 
 
+def _write_tiny_dataset(root: Path, per_class: int, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    for label, name in enumerate(TINY_CLASSES):
+        folder = root / name
+        folder.mkdir()
+        for i in range(per_class):
+            Image.fromarray(_tiny_image(label, rng)).save(folder / f"{name}_{i:02d}.png")
+    return root
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory) -> Path:
     """3 classes x 12 PNG images of 32x32 px in class folders; easily separable.
 
     Classes (sorted = label order): blue_checks, green_columns, red_stripes.
     """
-    root = tmp_path_factory.mktemp("tiny_dataset")
-    rng = np.random.default_rng(1234)
-    for label, name in enumerate(TINY_CLASSES):
-        folder = root / name
-        folder.mkdir()
-        for i in range(12):
-            Image.fromarray(_tiny_image(label, rng)).save(folder / f"{name}_{i:02d}.png")
-    return root
+    return _write_tiny_dataset(tmp_path_factory.mktemp("tiny_dataset"), 12, seed=1234)
+
+
+@pytest.fixture(scope="session")
+def separable_dataset(tmp_path_factory) -> Path:
+    """The same three classes, 30 images each: enough validation images (18) to tell
+    learning from chance."""
+    return _write_tiny_dataset(tmp_path_factory.mktemp("separable_dataset"), 30, seed=7)
 
 
 @pytest.fixture(scope="session")

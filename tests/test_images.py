@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from data_helpers import LIMIT_SETTINGS, ROOT, _huge_png_header, default_limits  # noqa: F401  (an autouse fixture)
 from tlcore.errors import TLCoreError
 from tlcore.images import (
     SUPPORTED,
     ImageProblem,
     check_image,
     check_image_bytes,
+    image_problem,
     load_image,
     open_image,
 )
@@ -229,3 +234,67 @@ def test_load_image_refuses_a_bad_size(tmp_path):
     _bands([RED]).save(path)
     with pytest.raises(ValueError, match="size"):
         load_image(path, 0)
+
+
+def test_each_problem_carries_the_fix_for_the_file(tmp_path):
+    (tmp_path / "notes.jpg").write_text("hello")
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "photo.heic").write_bytes(b"\x00\x00\x00\x18ftypheic" + bytes(32))
+    (tmp_path / "cut.gif").write_bytes(b"GIF89a" + bytes(10))
+    expected = {
+        "notes.jpg": ("not an image", "remove it: only pictures can be used"),
+        "empty.png": ("empty file", "the file has no content; copy it again from the original"),
+        "photo.heic": ("unsupported format HEIC", "convert it to JPEG or PNG (for example with your photo viewer's *Export*)"),
+        "cut.gif": ("truncated or corrupt image", "the file is damaged; copy it again from the original or re-save it"),
+        "missing.png": ("file not found", "replace the file or remove it"),
+    }
+    for name, (reason, fix) in expected.items():
+        problem = image_problem(tmp_path / name)
+        assert (problem.reason, problem.file_fix) == (reason, fix), name
+        assert check_image(tmp_path / name) == reason
+    _bands([RED]).save(tmp_path / "fine.png")
+    assert image_problem(tmp_path / "fine.png") is None
+
+
+# ---------------------------------------------------------------- the pixel limit is a setting (issue 4)
+
+
+def test_the_pixel_setting_refuses_large_images(tmp_path, monkeypatch):
+    path = tmp_path / "big.png"
+    Image.new("RGB", (100, 100), (10, 20, 30)).save(path)
+    assert check_image(path) is None
+    monkeypatch.setenv("TLCORE_MAX_IMAGE_PIXELS", "5000")
+    reason = check_image(path)
+    assert reason and "too large" in reason and "100 x 100" in reason and "5,000 pixels" in reason
+    with pytest.raises(TLCoreError, match="too large"):
+        load_image(path, 32)
+    monkeypatch.setenv("TLCORE_MAX_IMAGE_PIXELS", "many")
+    with pytest.raises(TLCoreError, match="TLCORE_MAX_IMAGE_PIXELS"):
+        check_image(path)
+
+
+def test_an_image_with_huge_dimensions_is_refused_under_the_default_limit(tmp_path):
+    path = tmp_path / "huge.png"
+    path.write_bytes(_huge_png_header(60_000, 60_000))  # 3.6 billion pixels in 100 bytes
+    reason = check_image(path)
+    assert reason is not None and "too large" in reason, reason
+
+
+def test_raising_the_pixel_setting_lets_larger_images_through(tmp_path):
+    """A fresh process (the app, a job, the CLI) started with a higher limit accepts what Pillow alone would refuse."""
+    path = tmp_path / "tall.png"
+    path.write_bytes(_huge_png_header(20_000, 10_000))  # 200 M pixels: over Pillow's default of 179 M
+    code = ("import sys; from tlcore.images import check_image; from PIL import Image; "
+            "print(check_image(sys.argv[1])); print(Image.MAX_IMAGE_PIXELS)")
+    def run(**extra):
+        env = {k: v for k, v in os.environ.items() if k not in LIMIT_SETTINGS} | extra
+        out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env,
+                             cwd=ROOT, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.splitlines()
+
+    default_reason, _ = run()
+    assert "too large" in default_reason
+    raised_reason, pillow_limit = run(TLCORE_MAX_IMAGE_PIXELS="300000000")
+    assert "too large" not in raised_reason  # it gets as far as decoding (and the fake pixel data fails there)
+    assert float(pillow_limit) * 2 >= 300_000_000

@@ -45,6 +45,7 @@ def test_saved_model_loads_with_plain_keras_in_safe_mode(parts, tmp_path):
     np.testing.assert_allclose(again.predict(x, verbose=0), parts.model.predict(x, verbose=0), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_model_summary_reports_params_and_time():
     summary = model_summary(TrainConfig(weights="imagenet", image_size=64, mode="fine-tune"), 2, 100)
     assert summary["fine_tune_trainable_params"] > summary["head_trainable_params"] > 0
@@ -56,6 +57,7 @@ def test_model_summary_reports_params_and_time():
     assert scratch["seconds_per_epoch"] > summary["seconds_per_epoch"]  # the whole network trains
 
 
+@pytest.mark.slow
 def test_the_fine_tuning_estimate_is_near_the_real_epoch_time(tmp_path, random_weights):
     """The Model page's estimate once said 35 s where epochs took 1.3-3.3 s."""
     from PIL import Image

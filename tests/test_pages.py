@@ -3,8 +3,8 @@
 Each test gets its own workspace root (``TLCORE_WORKSPACE``) and data root
 (``TLCORE_DATA_ROOTS``) holding a tiny generated dataset, so nothing touches the repository.
 Runs shown on the Train/Evaluate/Predict/Runs pages are written as run folders in the
-format of docs/ARCHITECTURE.md (training itself is tested in test_train/test_jobs and in
-the browser test).
+format of docs/ARCHITECTURE.md, through tlcore.runs.RunFolder (training itself is tested in
+test_train/test_jobs and in the browser test).
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
+
+from tlcore.config import TrainConfig
+from tlcore.export.formats import DOWNLOADS, EXPORT_FORMATS
+from tlcore.runs import RunFolder
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -97,11 +101,10 @@ def select_dataset(env) -> None:
 
 def write_run(env, run_id: str, status: str = "finished", epochs: int = 3) -> Path:
     """A run folder as tlcore.jobs writes it."""
-    run = env["session_dir"] / "runs" / run_id
-    run.mkdir(parents=True, exist_ok=True)
+    folder = RunFolder(env["session_dir"] / "runs" / run_id)
+    run = folder.path
     root = str((env["data_root"] / "shapes").resolve())
-    (run / "config.json").write_text(json.dumps({"data": root, "backbone": "MobileNetV2", "epochs": epochs,
-                                                 "weights": "none", "image_size": 32}))
+    folder.write_config(TrainConfig(data=root, backbone="MobileNetV2", epochs=epochs, weights="none", image_size=32))
     now = time.time()
     events = [{"t": now - 30, "type": "status", "status": "queued"},
               {"t": now - 29, "type": "status", "status": "running", "message": "Preparing data"},
@@ -116,12 +119,13 @@ def write_run(env, run_id: str, status: str = "finished", epochs: int = 3) -> Pa
                        "batches": 4, "loss": 0.8, "accuracy": 0.6, "images_per_s": 31.0})
     else:
         events.append({"t": now, "type": "status", "status": status, "accuracy": 0.8, "seconds": 30.0})
-    (run / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    for event in events:
+        folder.emit(event)
     if status == "finished":
-        (run / "labels.json").write_text(json.dumps(CLASSES))
-        (run / "model.keras").write_bytes(b"not used by these tests")
+        folder.write_labels(CLASSES)
+        folder.model_path.write_bytes(b"not used by these tests")
         val = sorted((env["data_root"] / "shapes").rglob("*.png"))
-        (run / "evaluation.json").write_text(json.dumps({
+        folder.write_evaluation({
             "accuracy": 0.8, "num_images": 9, "classes": CLASSES, "macro_f1": 0.79,
             "confusion_matrix": [[3, 0, 0], [1, 2, 0], [0, 1, 2]],
             "report": {c: {"precision": 0.8, "recall": 0.8, "f1": 0.8, "support": 3} for c in CLASSES},
@@ -129,7 +133,7 @@ def write_run(env, run_id: str, status: str = "finished", epochs: int = 3) -> Pa
                 {"path": str(val[15]), "true": "square", "predicted": "circle", "confidence": 0.7, "true_probability": 0.2},
                 {"path": str(val[30]), "true": "triangle", "predicted": "square", "confidence": 0.6, "true_probability": 0.3},
             ],
-        }))
+        })
     return run
 
 
@@ -146,7 +150,7 @@ def assert_clean(at: AppTest) -> None:
 
 # --------------------------------------------------------------------------- the frame
 def test_pages_never_import_tensorflow_or_keras():
-    for path in [ROOT / "app.py", ROOT / "ui_state.py", *(ROOT / p for p in PAGES)]:
+    for path in [ROOT / "app.py", *sorted((ROOT / "ui").glob("*.py")), *(ROOT / p for p in PAGES)]:
         source = path.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(import|from)\s+(tensorflow|keras)\b", source, re.M), path
 
@@ -294,6 +298,7 @@ def test_data_page_refuses_paths_outside_the_data_roots(env, typed):
 
 
 # --------------------------------------------------------------------------- Model
+@pytest.mark.slow
 def test_model_page_widgets_and_summary(env):
     select_dataset(env)
     at = open_page(PAGES[1])
@@ -348,6 +353,7 @@ def test_model_page_layer_table_counts_the_parameters_a_cut_keeps(env):
     assert default["parameters kept"].item() == 2_257_984  # MobileNetV2 without its top
 
 
+@pytest.mark.slow
 def test_fine_tuning_layers_read_the_same_on_model_and_train_pages(env):
     select_dataset(env)
     at = open_page(PAGES[1])
@@ -387,6 +393,7 @@ def test_model_page_refused_backbone_file_is_explained_and_not_kept(env, name, c
     assert at.error and problem in at.error[0].value
 
 
+@pytest.mark.slow
 def test_model_page_choices_are_kept_across_pages(env):
     select_dataset(env)
     at = open_page(PAGES[1])
@@ -404,6 +411,7 @@ def test_model_page_choices_are_kept_across_pages(env):
     assert saved["epochs"] == 2 and saved["weights"] == "none" and saved["mode"] == "fine-tune"
 
 
+@pytest.mark.slow
 def test_model_page_augmentation_preview(env):
     select_dataset(env)
     at = open_page(PAGES[1])
@@ -433,19 +441,24 @@ def test_train_page_shows_a_running_run_with_progress_and_cancel(env):
     assert progress, "a progress bar"
     cancel.click().run()
     assert not at.exception
-    assert (run / "CANCEL").exists()
+    assert RunFolder(run).cancel_requested
 
 
 def _append_events(run: Path, events: list[dict]) -> None:
-    with open(run / "events.jsonl", "a", encoding="utf-8") as f:
-        f.write("".join(json.dumps(e) + "\n" for e in events))
+    for event in events:
+        RunFolder(run).emit(event)
+
+
+def _rewrite_events(run: Path, events: list[dict]) -> None:
+    """Replace a run's event stream (to insert events before its end)."""
+    RunFolder(run).events_path.unlink()
+    _append_events(run, events)
 
 
 def test_train_page_shows_the_feature_pass_as_its_own_stage(env):
     select_dataset(env)
     run = env["session_dir"] / "runs" / "20250101-140000-mobilenetv2-fe"
-    run.mkdir(parents=True)
-    (run / "config.json").write_text(json.dumps({"data": "x", "backbone": "MobileNetV2", "epochs": 20}))
+    RunFolder(run).write_config(TrainConfig(data="x", backbone="MobileNetV2", epochs=20))
     now = time.time()
     _append_events(run, [
         {"t": now - 6, "type": "status", "status": "queued"},
@@ -469,7 +482,7 @@ def test_train_page_shows_the_feature_pass_as_its_own_stage(env):
 def test_train_page_head_on_cached_features_shows_time_per_epoch(env):
     select_dataset(env)
     run = write_run(env, "20250101-150000-mobilenetv2-fe", status="finished", epochs=3)
-    lines = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    lines = RunFolder(run).events()
     t = lines[2]["t"]  # the head stage: a feature pass ran before it
     lines[2:2] = [{"t": t - 2, "type": "stage", "stage": "features", "message": "Computing bottleneck features"},
                   {"t": t - 1, "type": "batch", "stage": "features", "split": "train", "batch": 1, "batches": 1,
@@ -477,7 +490,7 @@ def test_train_page_head_on_cached_features_shows_time_per_epoch(env):
     for ev in lines:
         if ev.get("type") == "epoch":
             ev["images_per_s"], ev["seconds"] = 20270.0, 0.2
-    (run / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
+    _rewrite_events(run, lines)
     at = open_page(PAGES[2])
     assert_clean(at)
     metrics = {m.label: m.value for m in at.metric}
@@ -489,7 +502,7 @@ def test_train_page_shows_one_accuracy_the_kept_models_and_says_why(env):
     """Once "Best validation accuracy 87.5 %" stood beside "Validation accuracy: 82.5 %"."""
     select_dataset(env)
     run = write_run(env, "20250101-160000-mobilenetv2-ft", status="finished", epochs=3)
-    lines = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    lines = RunFolder(run).events()
     final = lines.pop()
     message = ("Fine-tuning did not beat the frozen model (80.0% vs 82.5% validation accuracy); "
                "the frozen model was kept.")
@@ -497,7 +510,7 @@ def test_train_page_shows_one_accuracy_the_kept_models_and_says_why(env):
                "accuracy": 0.9, "val_loss": 0.5, "val_accuracy": 0.875, "seconds": 1.0},
               {"t": final["t"], "type": "fine_tune_result", "kept": "frozen", "message": message},
               dict(final, accuracy=0.825)]
-    (run / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in lines))
+    _rewrite_events(run, lines)
     at = open_page(PAGES[2])
     assert_clean(at)
     metrics = {m.label: m.value for m in at.metric}
@@ -509,17 +522,18 @@ def test_train_page_shows_one_accuracy_the_kept_models_and_says_why(env):
 def test_evaluate_page_says_which_model_the_figures_are_of(env):
     select_dataset(env)
     run = write_run(env, "20250101-170000-mobilenetv2-ft", status="finished")
-    evaluation = json.loads((run / "evaluation.json").read_text())
+    evaluation = RunFolder(run).evaluation()
     message = "Fine-tuning raised validation accuracy from 70.0% to 80.0%; the fine-tuned model was kept."
     evaluation["fine_tune"] = {"kept": "fine-tuned", "message": message}
-    (run / "evaluation.json").write_text(json.dumps(evaluation))
+    RunFolder(run).write_evaluation(evaluation)
     at = open_page(PAGES[3])
     assert_clean(at)
     assert any(message in i.value for i in at.info)
 
 
 def test_train_page_gets_one_training_process_ready_before_the_click(env, monkeypatch):
-    from tlcore.jobs import _pid_alive, stop_standbys
+    from tlcore.jobs import stop_standbys
+    from tlcore.runs import process_alive
 
     monkeypatch.setenv("TLCORE_WARM_WORKER", "1")
     select_dataset(env)
@@ -530,7 +544,7 @@ def test_train_page_gets_one_training_process_ready_before_the_click(env, monkey
         assert_clean(at)
         waiting = [p for p in (env["ws_root"] / "standby").iterdir() if p.suffix in (".starting", ".ready")]
         assert len(waiting) == 1, waiting
-        assert _pid_alive(int(waiting[0].name.split("-")[0]))
+        assert process_alive(int(waiting[0].name.split("-")[0]))
     finally:
         stop_standbys(lock)
 
@@ -570,6 +584,7 @@ def _outlined(spec: dict) -> list[tuple[float, float, float, float]]:
     return [(s["x0"], s["x1"], s["y0"], s["y1"]) for s in spec["layout"].get("shapes", []) if s.get("type") == "rect"]
 
 
+@pytest.mark.slow
 def test_evaluate_a_cell_can_be_clicked_again_after_show_all_and_is_outlined(env):
     write_run(env, "20250101-120000-mobilenetv2-fe")
     at = open_page(PAGES[3])
@@ -635,10 +650,10 @@ def test_runs_page_shows_the_8_bit_models_measured_accuracy_beside_the_float_one
     run = write_run(env, "20250101-120000-mobilenetv2-fe")
     at = open_page(PAGES[5])
     assert not any(m.label == "TensorFlow Lite, 8-bit" for m in at.metric), "nothing measured before an export"
-    export = run / "export"
+    export = RunFolder(run).export_dir
     export.mkdir()
-    (export / "model_quant.tflite").write_bytes(b"not used by this test")
-    (export / "model_info.json").write_text(json.dumps(
+    (export / EXPORT_FORMATS["tflite-quant"].file_name).write_bytes(b"not used by this test")
+    (export / DOWNLOADS["info"].file_name).write_text(json.dumps(
         {"accuracy": {"float": 0.954, "tflite_int8": 0.948, "split": "val", "images": 153, "disagree": 2}}))
     at = open_page(PAGES[5])
     assert_clean(at)
@@ -650,6 +665,7 @@ def test_runs_page_shows_the_8_bit_models_measured_accuracy_beside_the_float_one
 
 
 # --------------------------------------------------------------------------- many users
+@pytest.mark.slow
 def test_sessions_do_not_see_each_others_data_or_runs(env):
     select_dataset(env)
     write_run(env, "20250101-120000-mobilenetv2-fe")
@@ -670,10 +686,11 @@ def test_sessions_do_not_see_each_others_data_or_runs(env):
     assert "outside" in other.error[0].value
 
 
+@pytest.mark.slow
 def test_a_workspace_can_be_opened_by_its_code(env):
     select_dataset(env)  # the workspace "testsession01" has a dataset
     # Two runs first: AppTest's first run goes through app.py, later ones through the page's own
-    # frame (ui_state._ensure_frame), and sidebar widgets keep their values within one of the two.
+    # frame (ui.frame._ensure_frame), and sidebar widgets keep their values within one of the two.
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run().run()
     assert at.query_params["ws"] != SESSION
     at.text_input(key="ws_open_code").input(SESSION).run()
@@ -686,3 +703,14 @@ def test_a_workspace_can_be_opened_by_its_code(env):
     at.button(key="ws_open").click().run()
     assert not at.exception and at.error
     assert at.query_params["ws"] == SESSION
+
+
+def test_runs_page_shows_why_an_export_job_failed(env):
+    run = RunFolder(write_run(env, "20250101-120000-mobilenetv2-fe"))
+    run.log_export_status("queued", "Waiting to start", formats=["tflite"], features=False)
+    run.log_export_status("failed", "The model could not be converted. Fix: train it again.")
+    at = open_page(PAGES[5])
+    assert not at.exception
+    assert at.error and "Making SavedModel, TFLite and the model card failed." in at.error[0].value
+    assert "Fix: train it again." in at.error[0].value
+    assert not at.button(key="runs_make_export").disabled, "a failed export can be started again"

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_export import CLASSES, SIZE, fitted_classifier, make_images, write_run
+from export_helpers import CLASSES, SIZE, fitted_classifier, make_images, write_run
+from tlcore.config import TrainConfig
 from tlcore.errors import TLCoreError
 from tlcore.images import open_image
 from tlcore.predict import Predictor, load_predictor, predict_images
+from tlcore.runs import RunFolder
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def test_run_folder_predicts_with_its_labels_and_training_size(run):
 
 
 def test_top_k_is_sorted_and_clipped(run):
-    predictor = load_predictor(run["dir"] / "model.keras")
+    predictor = load_predictor(RunFolder(run["dir"]).model_path)
     results = predictor.predict(run["images"], top_k=2)
     assert len(results) == 6 and all(len(r) == 2 for r in results)
     for row, probs in zip(results, run["expected"]):
@@ -75,7 +77,7 @@ def test_predict_images_accepts_paths_predictors_and_models(run):
 
 def test_missing_labels_fall_back_to_numbered_classes(run, tmp_path):
     lone = tmp_path / "lone.keras"
-    lone.write_bytes((run["dir"] / "model.keras").read_bytes())
+    lone.write_bytes(RunFolder(run["dir"]).model_path.read_bytes())
     predictor = load_predictor(lone)
     assert predictor.classes == ["class_0", "class_1", "class_2"] and not predictor.labels_found
     assert predictor.image_size == SIZE  # read from the model's own resize layer
@@ -111,8 +113,7 @@ def test_files_that_are_not_models_are_refused(tmp_path):
     fake_tflite = tmp_path / "fake.tflite"
     fake_tflite.write_bytes(b"\x00" * 64)
     unfinished = tmp_path / "unfinished_run"
-    unfinished.mkdir()
-    (unfinished / "config.json").write_text("{}")
+    RunFolder(unfinished).write_config(TrainConfig())
     empty = tmp_path / "empty"
     empty.mkdir()
     cases = [(notes, "not a model file"), (fake_keras, "not a valid .keras"), (fake_tflite, "TensorFlow Lite"),

@@ -57,7 +57,8 @@ def _peaked(model, paths, size):
 
 def _compare(model, paths, tmp_path, image_size):
     from tlcore.export import export_model
-    from tlcore.predict import load_predictor, predictor_from_model, run_tflite, tflite_interpreter
+    from tlcore.predict import load_predictor, predictor_from_model
+    from tlcore.tflite import run_tflite, tflite_interpreter
 
     classes = [f"c{i}" for i in range(int(model.output.shape[-1]))]
     files = export_model(model, tmp_path / "export", classes, formats=("keras", "tflite"))

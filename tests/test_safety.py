@@ -1,4 +1,4 @@
-"""Hostile model files are refused before anything in them can run."""
+"""Hostile model files are refused before anything in them can run (tlcore.safety)."""
 
 import json
 import zipfile
@@ -77,3 +77,29 @@ def test_h5_with_unexpected_contents_and_non_models_are_refused(tmp_path):
         load_model_safely(fake_h5)
     with pytest.raises(TLCoreError, match="not a Keras model file"):
         load_model_safely(tmp_path / "x.pkl") if (tmp_path / "x.pkl").write_text("x") else None
+
+
+def code_running_model(marker):
+    """A model whose Lambda layer writes ``marker`` when it runs (also used by test_hostile's page test)."""
+    # A Lambda layer carries marshalled Python bytecode: loading it unsafely runs this.
+    touch = eval(f"lambda x: (open({str(marker)!r}, 'w').write('ran'), x)[1]")  # noqa: S307  (the attack under test)
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(2, 3, name="conv")(inputs)
+    x = keras.layers.Lambda(touch, name="innocent_looking")(x)
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D(name="gap")(x))
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_model_file_that_would_run_code_is_refused_without_running_it(tmp_path, suffix):
+    marker = tmp_path / "code_ran.txt"
+    path = tmp_path / f"backbone{suffix}"
+    code_running_model(marker).save(path)
+    marker.unlink()  # building the model ran the lambda once
+    keras.saving.load_model(path, safe_mode=False)  # the control: this file really runs code when loaded blindly
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(TLCoreError, match="Lambda"):
+        load_model_safely(path)
+    with pytest.raises(TLCoreError, match="Lambda"):
+        build_base(backbone_file=str(path))
+    assert not marker.exists(), "refusing the file must not run its code"

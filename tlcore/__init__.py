@@ -14,9 +14,8 @@ Heavy modules (Keras, TensorFlow) load on first use, so ``import tlcore`` stays 
 
 from __future__ import annotations
 
-import importlib
-
-from .config import Augmentation, TrainConfig, load_config, save_config
+from .config import SETTINGS, Augmentation, Setting, TrainConfig, load_config, save_config
+from ._lazy import lazy_attributes
 from .errors import TLCoreError
 
 _LAZY = {
@@ -26,23 +25,22 @@ _LAZY = {
     "build_classifier": "model", "model_summary": "model",
     "augment_previews": "augment",
     "train": "train", "TrainResult": "train",
-    "start_run": "jobs", "cancel_run": "jobs", "run_status": "jobs", "list_runs": "jobs",
+    "RunFolder": "runs", "RunStatus": "runs", "run_status": "runs", "list_runs": "runs", "cancel_run": "runs",
+    "mark_interrupted": "runs",
+    "start_run": "jobs", "start_export": "jobs", "export_status": "jobs",
+    "progress_of": "progress", "Progress": "progress", "epoch_rows": "progress",
+    "Finding": "findings",
     "evaluate_run": "evaluate", "evaluate_predictions": "evaluate",
     "load_predictor": "predict", "predict_images": "predict",
     "export_run": "export", "export_model": "export", "export_accuracy": "export",
+    "EXPORT_FORMATS": "export", "DOWNLOADS": "export", "ExportFormat": "export", "normalize_formats": "export",
     "shareable_run_config": "export", "load_image": "images", "resize_image": "images",
     "featurize": "features",
     "Workspace": "workspace", "default_workspace": "workspace",
     "device_info": "device", "describe_device": "device",
 }
 
-__all__ = ["Augmentation", "TrainConfig", "TLCoreError", "load_config", "save_config", *_LAZY]
+__all__ = ["Augmentation", "SETTINGS", "Setting", "TrainConfig", "TLCoreError", "load_config", "save_config", *_LAZY]
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tlcore' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

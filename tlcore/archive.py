@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .errors import TLCoreError
-from .images import SkippedFile
+from .findings import SkippedFile
+from .images import FIX_OTHER
 from .limits import ZipLimits
 from .workspace import is_within
 
@@ -84,17 +85,19 @@ def _unreadable(zip_path: Path) -> TLCoreError:
     )
 
 
-def _ignore_reason(parts: tuple[str, ...]) -> tuple[str, str] | None:
-    """(reported path, reason) when an entry is operating-system clutter, else None."""
+def _clutter(parts: tuple[str, ...]) -> SkippedFile | None:
+    """The report line for an entry that is operating-system clutter, else None."""
     for depth, part in enumerate(parts):
         prefix = "/".join(parts[: depth + 1])
         is_last = depth == len(parts) - 1
         if part == "__MACOSX":
-            return prefix + "/", "macOS metadata folder (ignored)"
+            return SkippedFile.clutter(prefix + "/", "macOS metadata folder (ignored)")
         if part.startswith("."):
-            return (prefix, "hidden file (ignored)") if is_last else (prefix + "/", "hidden folder (ignored)")
+            if is_last:
+                return SkippedFile.clutter(prefix, "hidden file (ignored)")
+            return SkippedFile.clutter(prefix + "/", "hidden folder (ignored)")
         if is_last and part.lower() in _JUNK_FILES:
-            return prefix, f"{_JUNK_FILES[part.lower()]} (ignored)"
+            return SkippedFile.clutter(prefix, f"{_JUNK_FILES[part.lower()]} (ignored)")
     return None
 
 
@@ -155,21 +158,21 @@ def _plan(zip_path: Path, zf: zipfile.ZipFile, limits: ZipLimits) -> _Plan:
                 f"is password-protected (entry {name!r} is encrypted); encrypted zips are not supported.",
                 "create the zip again without a password.",
             )
-        ignored = _ignore_reason(parts)
-        if ignored:
-            if ignored[0] not in reported:  # one line per ignored folder, not per file inside
-                reported.add(ignored[0])
-                plan.ignored.append(SkippedFile(*ignored))
+        clutter = _clutter(parts)
+        if clutter:
+            if clutter.path not in reported:  # one line per ignored folder, not per file inside
+                reported.add(clutter.path)
+                plan.ignored.append(clutter)
             continue
         key = "/".join(parts)
         if info.is_dir():
             plan.dirs.append(parts)
             continue
         if stat.S_ISLNK(info.external_attr >> 16):
-            plan.ignored.append(SkippedFile(key, "symbolic link (not extracted)"))
+            plan.ignored.append(SkippedFile(key, "symbolic link (not extracted)", FIX_OTHER))
             continue
         if key.lower().endswith(".zip"):
-            plan.ignored.append(SkippedFile(key, "nested zip archives are not opened; unzip it first"))
+            plan.ignored.append(SkippedFile(key, "nested zip archives are not opened; unzip it first", FIX_OTHER))
             continue
         if key in seen:
             raise _fail(zip_path, f"contains the entry {key!r} twice.", _REZIP)

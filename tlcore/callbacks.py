@@ -1,8 +1,10 @@
 """Training progress as Keras callbacks.
 
-The trainer turns Keras's hooks into plain event dicts (see docs/ARCHITECTURE.md) and hands
-them to listeners: the run's event log, a CLI progress bar, a page. Stopping is
-``model.stop_training = True``, checked after every batch.
+The trainer turns Keras's hooks into plain event dicts (schema: :mod:`tlcore.events`) and
+hands them to listeners: the run's event log (:class:`EventLog`, through
+:class:`tlcore.runs.RunFolder`), a CLI progress bar, a page. Stopping is
+``model.stop_training = True``, checked after every batch; :class:`BestWeights` keeps (and
+checkpoints) the best weights of a stage.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from typing import Callable
 import keras
 import numpy as np
 
-from .runfiles import append_jsonl
-
-Event = dict
-Emit = Callable[[Event], None]
+from . import events as ev
+from .events import Emit, Event
+from .runs import RunFolder
 
 _BATCH_EVENT_INTERVAL_S = 0.5  # throttle: enough for a live curve, small event logs
 
@@ -33,13 +34,17 @@ def _clean(logs: dict | None) -> dict:
 
 
 class EventLog:
-    """Appends every event to ``events.jsonl`` in the run folder (one JSON object per line)."""
+    """Appends every event to the run folder's event stream (one JSON object per line)."""
 
-    def __init__(self, run_dir: str | Path):
-        self.path = Path(run_dir) / "events.jsonl"
+    def __init__(self, run_dir: str | Path | RunFolder):
+        self.folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
+
+    @property
+    def path(self) -> Path:
+        return self.folder.events_path
 
     def __call__(self, event: Event) -> None:
-        append_jsonl(self.path, event)
+        self.folder.emit(event)
 
 
 class ProgressEvents(keras.callbacks.Callback):
@@ -62,9 +67,8 @@ class ProgressEvents(keras.callbacks.Callback):
         self._last_batch_event = now
         seen = min((batch + 1) * self.batch_size, self.num_images)
         elapsed = max(now - self._epoch_start, 1e-9)
-        self.emit({"t": time.time(), "type": "batch", "stage": self.stage,
-                   "epoch": self.epoch_offset + self._epoch_index, "epochs": self.epochs,
-                   "batch": batch + 1, "batches": self.batches, "images_per_s": seen / elapsed, **_clean(logs)})
+        self.emit(ev.batch_event(self.stage, batch + 1, self.batches, epoch=self.epoch_offset + self._epoch_index,
+                                 epochs=self.epochs, images_per_s=seen / elapsed, **_clean(logs)))
 
     @property
     def _epoch_index(self) -> int:
@@ -73,9 +77,8 @@ class ProgressEvents(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._epoch_start
         self._current_epoch = epoch + 1
-        self.emit({"t": time.time(), "type": "epoch", "stage": self.stage,
-                   "epoch": self.epoch_offset + epoch + 1, "epochs": self.epochs,
-                   "seconds": seconds, "images_per_s": self.num_images / max(seconds, 1e-9), **_clean(logs)})
+        self.emit(ev.epoch_event(self.stage, self.epoch_offset + epoch + 1, self.epochs, seconds=seconds,
+                                 images_per_s=self.num_images / max(seconds, 1e-9), **_clean(logs)))
 
 
 class StopWhen(keras.callbacks.Callback):

@@ -1,8 +1,12 @@
-"""Run settings as data.
+"""Run settings as data: the settings of a run, and the facts about each setting.
 
 A :class:`TrainConfig` fully describes one training run. Its ``to_dict()`` is saved as
 ``config.json`` in the run folder, and :func:`load_config` reads it back, so any run —
 started from a page, the command line or Python — can be replayed from that file alone.
+Each field carries its help text, allowed values and range once, in its
+``dataclasses.field(metadata=...)``; :data:`SETTINGS` (and :data:`AUGMENTATION_SETTINGS`)
+gathers them as :class:`Setting` objects, which :meth:`TrainConfig.validate`, the command
+line's flags and the pages' widgets all read.
 """
 
 from __future__ import annotations
@@ -18,18 +22,112 @@ from .errors import TLCoreError
 MODES = ("feature-extraction", "fine-tune")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 POOLINGS = ("avg", "max", "flatten")
+FLIPS = ("none", "horizontal", "vertical", "horizontal_and_vertical")
+CLASS_WEIGHTS = ("auto", "none")
+MIXED_PRECISIONS = ("auto", "on", "off")
+
+# Where a setting sits (the groups of `tlcore train --help`).
+GROUP_DATA, GROUP_MODEL, GROUP_TRAINING, GROUP_FINE_TUNING = "data", "model", "training", "fine-tuning"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The facts about one setting: what it means, and which values it takes.
+
+    Attributes:
+        name: The field name (``config.json`` key; the flag is ``--`` + name with dashes).
+        default: The value a run gets when nothing is set (None: decided at run time).
+        help: What the setting does, in a phrase.
+        choices: The allowed values, when the setting is a choice.
+        minimum, maximum: The allowed range of a number (None: unbounded on that side).
+        kind: ``"str"``, ``"int"``, ``"float"`` or ``"bool"``.
+        exclusive: The range excludes its ends (a learning rate is above 0, below 10).
+        allowed: How the allowed values are said in an error, where the range alone says it badly.
+        default_text: What a default of None means (e.g. "the backbone's native size").
+        group: Where the setting belongs: data, model, training or fine-tuning.
+        flag: ``tlcore train`` offers it as a flag.
+        metavar: The placeholder of the flag's value in ``--help``.
+    """
+
+    name: str
+    default: Any
+    help: str
+    choices: tuple = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    kind: str = "str"
+    exclusive: bool = False
+    allowed: str = ""
+    default_text: str = ""
+    group: str = ""
+    flag: bool = True
+    metavar: str | None = None
+
+    @property
+    def optional(self) -> bool:
+        """None is a valid value (it means "decide at run time")."""
+        return self.default is None
+
+    def allowed_text(self) -> str:
+        """The allowed values in words, for an error message."""
+        if self.allowed:
+            return self.allowed
+        if self.choices:
+            quoted = [repr(c) for c in self.choices]
+            return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+        what = "a whole number" if self.kind == "int" else "a number"
+        low, high = (f"{v:g}" if v is not None else None for v in (self.minimum, self.maximum))
+        if low is not None and high is not None:
+            return f"{what} from {low} to {high}"
+        if low is not None:
+            return f"{what} of at least {low}"
+        if high is not None:
+            return f"{what} of at most {high}"
+        return what
+
+    def accepts(self, value: Any) -> bool:
+        """``value`` is allowed for this setting (only choices and ranges are checked)."""
+        if value is None and self.optional:
+            return True
+        if self.choices:
+            return value in self.choices
+        if self.minimum is None and self.maximum is None:
+            return True
+        if self.kind == "int":
+            if not isinstance(value, int):
+                return False
+        else:
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                return False
+        if self.exclusive:
+            return (self.minimum is None or value > self.minimum) and (self.maximum is None or value < self.maximum)
+        return (self.minimum is None or value >= self.minimum) and (self.maximum is None or value <= self.maximum)
+
+
+def _setting(default: Any, help: str, *, kind: str | None = None, **facts: Any) -> Any:
+    """A dataclass field whose metadata holds the facts of its :class:`Setting`."""
+    if kind is None:
+        kind = type(default).__name__ if default is not None else "str"
+    return field(default=default, metadata={"setting": {"help": help, "kind": kind, **facts}})
+
+
+def _settings_of(cls: type) -> dict[str, Setting]:
+    return {f.name: Setting(name=f.name, default=f.default, **f.metadata["setting"])
+            for f in dataclasses.fields(cls) if "setting" in f.metadata}
 
 
 @dataclass
 class Augmentation:
     """Random augmentations, active only while training (0 turns one off)."""
 
-    flip: str = "horizontal"  # "none", "horizontal", "vertical", "horizontal_and_vertical"
-    rotation: float = 0.05  # fraction of a full turn
-    zoom: float = 0.1  # fraction of the image size
-    translation: float = 0.1  # fraction of the image size
-    contrast: float = 0.1
-    brightness: float = 0.1
+    flip: str = _setting("horizontal", "which random flips to apply", choices=FLIPS)
+    rotation: float = _setting(0.05, "random rotation, as a fraction of a full turn")
+    zoom: float = _setting(0.1, "random zoom in or out, as a fraction of the image size")
+    translation: float = _setting(0.1, "random shift, as a fraction of the image size")
+    contrast: float = _setting(0.1, "random contrast change")
+    brightness: float = _setting(0.1, "random brightness change")
 
     @property
     def enabled(self) -> bool:
@@ -42,47 +140,74 @@ class Augmentation:
         return cls(flip="none", rotation=0.0, zoom=0.0, translation=0.0, contrast=0.0, brightness=0.0)
 
 
+_M, _T, _F = GROUP_MODEL, GROUP_TRAINING, GROUP_FINE_TUNING
+
+
 @dataclass
 class TrainConfig:
     """Every setting of one run. Defaults give a good run with nothing touched."""
 
-    data: str = ""  # folder or .zip
-    data_name: str | None = None  # the dataset's name as the user gave it (shown in shared files)
-    backbone: str = "MobileNetV2"
-    layer: str | None = None  # bottleneck layer; None = the backbone's recommended cut
-    weights: str = "imagenet"  # "imagenet", "none", or a path to a weights file
-    backbone_file: str | None = None  # a user's own .keras/.h5 model used as the backbone
-    image_size: int | None = None  # None = the backbone's native size
-    mode: str = "feature-extraction"
-    pooling: str = "avg"
-    dropout: float = 0.2
-    epochs: int = 20
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    optimizer: str = "adam"
-    early_stopping: bool = True
-    patience: int = 5
-    class_weight: str = "auto"  # "auto" = balance when classes are imbalanced, "none"
-    label_smoothing: float = 0.0
-    seed: int = 42
-    val_fraction: float = 0.2
+    data: str = _setting("", "dataset folder or .zip", group=GROUP_DATA, flag=False)  # the positional DATA
+    data_name: str | None = _setting(None, "the dataset's name as the user gave it (shown in shared files)",
+                                     group=GROUP_DATA, flag=False)
+    backbone: str = _setting("MobileNetV2", "pretrained backbone", group=_M, metavar="NAME")
+    layer: str | None = _setting(None, "bottleneck layer to cut the backbone at", group=_M, metavar="NAME",
+                                 default_text="its recommended layer")
+    weights: str = _setting("imagenet", "backbone weights: 'imagenet' (downloaded once and cached), 'none' (a random "
+                            "start: the whole network is trained from scratch, the no-transfer baseline), or a "
+                            "weights file", group=_M, metavar="imagenet|none|FILE")
+    backbone_file: str | None = _setting(None, "use your own .keras/.h5 model as the backbone instead of --backbone",
+                                         group=_M, metavar="FILE")
+    image_size: int | None = _setting(None, "image size in pixels the images are resized to", kind="int",
+                                      minimum=32, maximum=1024, allowed="a size in pixels between 32 and 1024",
+                                      default_text="the backbone's native size", group=_M, metavar="N")
+    mode: str = _setting("feature-extraction", "feature-extraction trains only a new head on the frozen backbone; "
+                         "fine-tune then also unfreezes the top layers", choices=MODES, group=_M)
+    pooling: str = _setting("avg", "how the feature map becomes a vector", choices=POOLINGS, group=_M)
+    dropout: float = _setting(0.2, "dropout before the output layer", minimum=0, maximum=0.95, group=_M,
+                              metavar="F")
+    epochs: int = _setting(20, "epochs to train the head", minimum=1, group=_T, metavar="N")
+    batch_size: int = _setting(32, "images per batch", minimum=1, group=_T, metavar="N")
+    learning_rate: float = _setting(1e-3, "learning rate of the head", minimum=0, maximum=10, exclusive=True,
+                                    allowed="a positive number such as 1e-3", group=_T, metavar="F")
+    optimizer: str = _setting("adam", "optimizer", choices=OPTIMIZERS, group=_T)
+    early_stopping: bool = _setting(True, "stop when val_loss stops improving and restore the best weights",
+                                    group=_T)
+    patience: int = _setting(5, "early stopping: epochs without a better val_loss before stopping", group=_T,
+                             metavar="N")
+    class_weight: str = _setting("auto", "'auto' weights classes by their rarity when they are imbalanced",
+                                 choices=CLASS_WEIGHTS, group=_T)
+    label_smoothing: float = _setting(0.0, "label smoothing, 0 to 0.5", minimum=0, maximum=0.5, group=_T,
+                                      metavar="F")
+    seed: int = _setting(42, "random seed for the split, weights and shuffling", group=_T, metavar="N")
+    val_fraction: float = _setting(0.2, "share of each class held out for validation when there is no val/ folder",
+                                   minimum=0, maximum=0.9, group=_T, metavar="F")
     # Fine-tuning: after the head is trained, unfreeze the top layers and train again.
     # Only layers with weights are counted (BatchNormalization stays frozen and is not counted).
-    fine_tune_layers: int = 30  # how many layers with weights (from the top of the cut base) to unfreeze
-    fine_tune_from: str | None = None  # or: unfreeze from this named layer upwards
-    fine_tune_learning_rate: float = 1e-4
-    fine_tune_epochs: int = 10
+    fine_tune_layers: int = _setting(30, "how many layers with weights at the top of the cut backbone to unfreeze; "
+                                     "BatchNorm stays frozen and is not counted", minimum=0, group=_F, metavar="N")
+    fine_tune_from: str | None = _setting(None, "or: unfreeze from this layer upwards", group=_F, metavar="NAME")
+    fine_tune_learning_rate: float = _setting(1e-4, "learning rate while fine-tuning; keep it low", minimum=0,
+                                              maximum=10, exclusive=True, allowed="a positive number such as 1e-3",
+                                              group=_F, metavar="F")
+    fine_tune_epochs: int = _setting(10, "epochs of fine-tuning", minimum=0, group=_F, metavar="N")
     # Fine-tuning learns from augmented copies of the training images even when `augment`
     # is off: a head that already fits the plain images leaves fine-tuning nothing to learn.
-    fine_tune_augment: bool = True
-    fine_tune_views: int = 3  # augmented copies per image cached at the fine-tuning boundary
-    augment: bool = False
-    augmentation: Augmentation = field(default_factory=Augmentation)
-    feature_cache: bool = True  # feature extraction fast path (bottleneck features cached on disk)
+    fine_tune_augment: bool = _setting(True, "fine-tune on augmented copies of the training images even without "
+                                       "--augment", group=_F)
+    fine_tune_views: int = _setting(3, "augmented copies of each training image cached for fine-tuning; each epoch "
+                                    "trains on the next one", minimum=0, maximum=32, group=_F, metavar="N")
+    augment: bool = _setting(False, "random flips, rotation, zoom, shifts, contrast and brightness while training",
+                             group=_T)
+    augmentation: Augmentation = field(default_factory=Augmentation)  # its settings: AUGMENTATION_SETTINGS
+    feature_cache: bool = _setting(True, "feature extraction without augmentation computes bottleneck features once "
+                                   "and caches them on disk", group=_T)
     # With augmentation on and the cache in use: cache this many augmented views of every
     # training image beside the original, so the head sees augmented data at cache speed.
-    feature_views: int = 0
-    mixed_precision: str = "auto"  # "auto" (on for GPUs that support it), "on", "off"
+    feature_views: int = _setting(0, "augmented copies of each training image cached for the head", minimum=0,
+                                  maximum=32, group=_T, flag=False)
+    mixed_precision: str = _setting("auto", "16-bit mixed precision ('auto': on for GPUs that support it)",
+                                    choices=MIXED_PRECISIONS, group=_T)
 
     @property
     def from_scratch(self) -> bool:
@@ -117,42 +242,20 @@ class TrainConfig:
         return self.fine_tune_views if self.fine_tune_augmented else 0
 
     def validate(self) -> "TrainConfig":
-        """Check every setting, raising TLCoreError that names the setting and the allowed values."""
-        def bad(name: str, allowed: str) -> TLCoreError:
-            return TLCoreError(
-                f"Setting '{name}' is {getattr(self, name)!r}, which is not allowed.",
-                f"use {allowed}.",
-            )
-
-        if self.mode not in MODES:
-            raise bad("mode", " or ".join(MODES))
-        if self.optimizer not in OPTIMIZERS:
-            raise bad("optimizer", ", ".join(OPTIMIZERS))
-        if self.pooling not in POOLINGS:
-            raise bad("pooling", ", ".join(POOLINGS))
-        if self.class_weight not in ("auto", "none"):
-            raise bad("class_weight", "'auto' or 'none'")
-        if self.mixed_precision not in ("auto", "on", "off"):
-            raise bad("mixed_precision", "'auto', 'on' or 'off'")
-        for name in ("epochs", "batch_size"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise bad(name, "a whole number of at least 1")
-        if not isinstance(self.fine_tune_epochs, int) or self.fine_tune_epochs < 0:
-            raise bad("fine_tune_epochs", "a whole number of at least 0")
-        if self.image_size is not None and not (32 <= int(self.image_size) <= 1024):
-            raise bad("image_size", "a size in pixels between 32 and 1024")
-        for name in ("learning_rate", "fine_tune_learning_rate"):
-            if not (0 < float(getattr(self, name)) < 10):
-                raise bad(name, "a positive number such as 1e-3")
-        for name, hi in (("dropout", 0.95), ("label_smoothing", 0.5), ("val_fraction", 0.9)):
-            if not (0 <= float(getattr(self, name)) <= hi):
-                raise bad(name, f"a number from 0 to {hi}")
-        for name in ("feature_views", "fine_tune_views"):
-            if not isinstance(getattr(self, name), int) or not 0 <= getattr(self, name) <= 32:
-                raise bad(name, "a whole number from 0 to 32")
-        if self.fine_tune_layers < 0:
-            raise bad("fine_tune_layers", "a whole number of at least 0")
+        """Check every setting against its :class:`Setting`, raising TLCoreError that names the
+        setting and the allowed values."""
+        for setting in SETTINGS.values():
+            value = getattr(self, setting.name)
+            if not setting.accepts(value):
+                raise TLCoreError(f"Setting '{setting.name}' is {value!r}, which is not allowed.",
+                                  f"use {setting.allowed_text()}.")
         return self
+
+    def describe(self, *, num_classes: int | None = None) -> str:
+        """The plan of this run in one plain sentence (see :func:`tlcore.plan.describe`)."""
+        from .plan import describe  # plan reads configs: importing it at the top would be a cycle
+
+        return describe(self, num_classes=num_classes)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -178,6 +281,10 @@ class TrainConfig:
                 )
             values["augmentation"] = Augmentation(**aug)
         return cls(**values)
+
+
+SETTINGS: dict[str, Setting] = _settings_of(TrainConfig)
+AUGMENTATION_SETTINGS: dict[str, Setting] = _settings_of(Augmentation)
 
 
 def save_config(config: TrainConfig, path: str | Path) -> None:

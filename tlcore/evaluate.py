@@ -1,14 +1,19 @@
-"""Evaluation with scikit-learn: accuracy, confusion matrix, per-class report, mistakes."""
+"""Evaluation with scikit-learn: accuracy, confusion matrix, per-class report, mistakes.
+
+:func:`evaluate_predictions` scores one split from labels and probabilities (what training
+saves as the run's evaluation); :func:`evaluate_run` reads that evaluation back from a run
+folder through :class:`tlcore.runs.RunFolder`.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 from .errors import TLCoreError
+from .runs import RunFolder
 
 
 def evaluate_predictions(y_true, probs, classes: list[str], paths: list[str] | None = None) -> dict:
@@ -51,11 +56,12 @@ def evaluate_predictions(y_true, probs, classes: list[str], paths: list[str] | N
 
 
 def evaluate_run(run_dir: str | Path) -> dict:
-    """The evaluation saved with a finished run (``evaluation.json``)."""
-    path = Path(run_dir) / "evaluation.json"
-    if not path.is_file():
+    """The evaluation saved with a finished run."""
+    folder = RunFolder(run_dir)
+    evaluation = folder.evaluation()
+    if evaluation is None:
         raise TLCoreError(
-            f"Run {Path(run_dir).name} has no evaluation yet.",
+            f"Run {folder.run_id} has no evaluation yet.",
             "wait for the run to finish, or pick a finished run.",
         )
-    return json.loads(path.read_text(encoding="utf-8"))
+    return evaluation

@@ -4,18 +4,19 @@ With a frozen base and no augmentation, every epoch would push the same images t
 same network. Instead each image goes through the base once; its pooled features are cached
 under a key made of the data's content, the backbone, its weights, the cut layer, the image
 size and the pooling, and the head trains on the cached vectors in milliseconds per epoch.
+:func:`featurize` writes the same features of a whole dataset to a Parquet table.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
+from . import events as ev
 from .config import TrainConfig
 
 FEATURE_VERSION = 1  # bump when the way features are computed changes
@@ -158,7 +159,7 @@ def featurize(config: TrainConfig, out_path: str | Path, *, workspace=None,
         hashes = [dataset.content_hash(s.path) for s in samples]
 
         def on_batch(done, total, split=split):
-            emit({"t": time.time(), "type": "batch", "stage": f"features-{split}", "batch": done, "batches": total})
+            emit(ev.batch_event(f"features-{split}", done, total))
 
         feats = cached_features(parts.extractor, cache, samples, hashes, parts.image_size, config.batch_size,
                                 on_batch=on_batch)

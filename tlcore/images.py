@@ -3,7 +3,9 @@
 Files are recognised by their content, never by their extension, so a PNG named
 ``photo.jpg`` or a file without an extension works. Every problem a user's file can have
 (empty, not an image, truncated, a decompression bomb, an unsupported format such as HEIC)
-is raised as :class:`ImageProblem` with a short ``reason`` that the dataset report shows.
+is raised as :class:`ImageProblem` with a short ``reason`` that the dataset report shows and
+the ``file_fix`` that goes with it (a report lists such a file as a
+:class:`~tlcore.findings.SkippedFile`).
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 import io
 import logging
 import os
-from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import TLCoreError
+from .findings import SkippedFile  # noqa: F401  (re-exported: tlcore.images.SkippedFile)
 from .limits import DEFAULT_MAX_IMAGE_PIXELS, max_image_pixels
 
 log = logging.getLogger(__name__)
@@ -60,20 +62,27 @@ _MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", 
 ImageSource = str | os.PathLike | BinaryIO
 
 
-@dataclass(frozen=True)
-class SkippedFile:
-    """A file left out of a dataset or an archive, and why (shown in the dataset report)."""
-
-    path: str
-    reason: str
+# What a user can do about each kind of file that is left out, given where the reason is made.
+FIX_EMPTY = "the file has no content; copy it again from the original"
+FIX_CONVERT = "convert it to JPEG or PNG (for example with your photo viewer's *Export*)"
+FIX_SMALLER = "make the picture smaller (fewer pixels) and add it again"
+FIX_DAMAGED = "the file is damaged; copy it again from the original or re-save it"
+FIX_NOT_IMAGE = "remove it: only pictures can be used"
+FIX_PERMISSION = "make the file readable, or copy it again"
+FIX_OTHER = "replace the file or remove it"
 
 
 class ImageProblem(TLCoreError):
-    """A file that cannot be used as an image; ``reason`` is a short phrase for reports."""
+    """A file that cannot be used as an image.
 
-    def __init__(self, path: ImageSource, reason: str):
+    ``reason`` is a short phrase for reports and ``file_fix`` what to do about the file (see
+    :class:`~tlcore.findings.SkippedFile`); the error's own message keeps its general fix.
+    """
+
+    def __init__(self, path: ImageSource, reason: str, file_fix: str = FIX_OTHER):
         self.path = _display_name(path)
         self.reason = reason
+        self.file_fix = file_fix
         super().__init__(
             f"Cannot use {self.path!r} as an image: {reason}.",
             f"replace or remove the file; supported formats are {SUPPORTED}.",
@@ -98,24 +107,24 @@ def _open_decoded(source: ImageSource, draft_size: int | None = None) -> Image.I
     if isinstance(source, (str, os.PathLike)):
         try:
             if os.path.getsize(source) == 0:
-                raise ImageProblem(source, "empty file")
+                raise ImageProblem(source, "empty file", FIX_EMPTY)
         except FileNotFoundError:
             raise ImageProblem(source, "file not found") from None
         except PermissionError:
-            raise ImageProblem(source, "cannot read the file (permission denied)") from None
+            raise ImageProblem(source, "cannot read the file (permission denied)", FIX_PERMISSION) from None
     try:
         # formats= keeps Pillow to the formats we support, so exotic decoders never run on
         # user files.
         img = Image.open(source, formats=SUPPORTED_FORMATS)
     except Image.DecompressionBombError:
-        raise ImageProblem(source, _bomb_reason()) from None
+        raise ImageProblem(source, _bomb_reason(), FIX_SMALLER) from None
     except UnidentifiedImageError:
-        raise ImageProblem(source, _unidentified_reason(source)) from None
+        raise ImageProblem(source, *_unidentified(source)) from None
     except PermissionError:
-        raise ImageProblem(source, "cannot read the file (permission denied)") from None
+        raise ImageProblem(source, "cannot read the file (permission denied)", FIX_PERMISSION) from None
     except Exception as err:  # Pillow raises many types (OSError, SyntaxError, struct.error…) on broken headers
         log.debug("open failed for %s: %r", _display_name(source), err)
-        raise ImageProblem(source, "truncated or corrupt image") from None
+        raise ImageProblem(source, "truncated or corrupt image", FIX_DAMAGED) from None
     try:
         _check_pixels(source, img)
     except BaseException:
@@ -130,11 +139,11 @@ def _open_decoded(source: ImageSource, draft_size: int | None = None) -> Image.I
         return img
     except Image.DecompressionBombError:
         img.close()
-        raise ImageProblem(source, _bomb_reason()) from None
+        raise ImageProblem(source, _bomb_reason(), FIX_SMALLER) from None
     except Exception as err:
         img.close()
         log.debug("decode failed for %s: %r", _display_name(source), err)
-        raise ImageProblem(source, "truncated or corrupt image") from None
+        raise ImageProblem(source, "truncated or corrupt image", FIX_DAMAGED) from None
 
 
 def _check_pixels(source: ImageSource, img: Image.Image) -> None:
@@ -146,6 +155,7 @@ def _check_pixels(source: ImageSource, img: Image.Image) -> None:
             source,
             f"image too large ({width:,} x {height:,} = {width * height:,} pixels, more than the "
             f"decompression bomb limit of {limit:,} pixels)",
+            FIX_SMALLER,
         )
 
 
@@ -155,7 +165,8 @@ def _bomb_reason() -> str:
     return f"image too large (decompression bomb limit of {shown})"
 
 
-def _unidentified_reason(source: ImageSource) -> str:
+def _unidentified(source: ImageSource) -> tuple[str, str]:
+    """(reason, file fix) for a file Pillow cannot identify as a supported image."""
     try:
         if isinstance(source, (str, os.PathLike)):
             with open(source, "rb") as fh:
@@ -164,21 +175,21 @@ def _unidentified_reason(source: ImageSource) -> str:
             source.seek(0)
             head = source.read(32)
     except OSError:
-        return "cannot read the file"
+        return "cannot read the file", FIX_OTHER
     sniffed = _sniff_format(head)
     if sniffed:
-        return f"unsupported format {sniffed}"
+        return f"unsupported format {sniffed}", FIX_CONVERT
     if head.startswith(_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
-        return "truncated or corrupt image"
+        return "truncated or corrupt image", FIX_DAMAGED
     try:
         # Pillow may know the format even though we do not accept it (PSD, ICO, PPM, …):
         # open() only reads the header, so this costs nothing.
         if not isinstance(source, (str, os.PathLike)):
             source.seek(0)
         with Image.open(source) as other:
-            return f"unsupported format {other.format}"
+            return f"unsupported format {other.format}", FIX_CONVERT
     except Exception:
-        return "not an image"
+        return "not an image", FIX_NOT_IMAGE
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -231,11 +242,11 @@ def _rgb_image(source: ImageSource, draft_size: int | None = None) -> Image.Imag
             rgb = img.copy()
     except ImageProblem as err:
         img.close()
-        raise ImageProblem(source, err.reason) from None
+        raise ImageProblem(source, err.reason, err.file_fix) from None
     except Exception as err:
         img.close()
         log.debug("conversion failed for %s: %r", _display_name(source), err)
-        raise ImageProblem(source, "truncated or corrupt image") from None
+        raise ImageProblem(source, "truncated or corrupt image", FIX_DAMAGED) from None
     if rgb is not img:
         img.close()
     return rgb
@@ -326,7 +337,7 @@ def load_image(path: ImageSource, size: int) -> np.ndarray:
     return resize_image(pixels, int(size))
 
 
-def check_image(path: ImageSource) -> str | None:
+def image_problem(path: ImageSource) -> ImageProblem | None:
     """Cheaply check that a file decodes as an image.
 
     JPEGs are decoded at a reduced scale, which still reads every byte, so truncated
@@ -336,13 +347,19 @@ def check_image(path: ImageSource) -> str | None:
         path: A file path or a binary file object (e.g. ``io.BytesIO`` of bytes already read).
 
     Returns:
-        None when the image is usable, else the reason it is not (e.g. ``"not an image"``).
+        None when the image is usable, else the problem (its ``reason`` and ``file_fix``).
     """
     try:
         _rgb_image(path, draft_size=1).close()  # smallest JPEG scale (1/8): fastest full read
         return None
     except ImageProblem as err:
-        return err.reason
+        return err
+
+
+def check_image(path: ImageSource) -> str | None:
+    """:func:`image_problem`'s reason: None when the image is usable (e.g. ``"not an image"``)."""
+    problem = image_problem(path)
+    return None if problem is None else problem.reason
 
 
 def check_image_bytes(data: bytes, name: str = "<bytes>") -> str | None:
@@ -361,6 +378,7 @@ __all__ = [
     "SkippedFile",
     "check_image",
     "check_image_bytes",
+    "image_problem",
     "load_image",
     "open_image",
     "resize_image",

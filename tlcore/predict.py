@@ -10,46 +10,23 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from .config import TrainConfig
 from .errors import TLCoreError
+from .export.formats import FILE_NAMES, SAVED_MODEL_PB
+from .images import load_image, open_image, resize_image
+from .model import resolve_image_size
+from .model_info import model_image_size
+from .runs import CONFIG, LABELS, MODEL, RunFolder
+from .safety import load_model_safely
+from .tflite import run_tflite, tflite_interpreter
 
 _BATCH = 32  # images decoded and run at a time: bounded memory for any number of files
-
-
-# ---------------------------------------------------------------- TFLite helpers (shared with export)
-
-
-def tflite_interpreter(model_path: str | Path | None = None, model_content: bytes | None = None):
-    """A TFLite interpreter: LiteRT's when installed, else TensorFlow's (deprecated there)."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        import tensorflow as tf
-
-        Interpreter = tf.lite.Interpreter
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # TF's "use LiteRT" deprecation notice
-        if model_content is not None:
-            return Interpreter(model_content=model_content)
-        return Interpreter(model_path=str(model_path))
-
-
-def run_tflite(interpreter, batch: np.ndarray) -> np.ndarray:
-    """Run one batch through a TFLite interpreter (its input is resized to the batch's shape)."""
-    inp = interpreter.get_input_details()[0]
-    # Resizing and allocating on every call costs well under a millisecond for these models
-    # and keeps dynamic-size models and fixed-size ones on one code path.
-    interpreter.resize_tensor_input(inp["index"], list(batch.shape))
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(inp["index"], batch.astype(inp["dtype"], copy=False))
-    interpreter.invoke()
-    return np.array(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
 
 
 # ---------------------------------------------------------------- finding the pieces
@@ -74,7 +51,7 @@ def _nearby(model_path: Path, name: str) -> Path | None:
 
 
 def _find_labels(model_path: Path) -> list[str] | None:
-    path = _nearby(model_path, "labels.json")
+    path = _nearby(model_path, LABELS)
     labels = _read_json(path) if path else None
     if isinstance(labels, list) and all(isinstance(x, (str, int)) for x in labels):
         return [str(x) for x in labels]
@@ -83,17 +60,14 @@ def _find_labels(model_path: Path) -> list[str] | None:
 
 def _find_image_size(model_path: Path) -> int | None:
     """The training size from model_info.json (exports) or config.json (runs) nearby."""
-    info_path = _nearby(model_path, "model_info.json")
+    info_path = _nearby(model_path, FILE_NAMES["info"])
     info = _read_json(info_path) if info_path else None
     if isinstance(info, dict) and info.get("image_size"):
         return int(info["image_size"])
-    config_path = _nearby(model_path, "config.json")
+    config_path = _nearby(model_path, CONFIG)
     config = _read_json(config_path) if config_path else None
     if isinstance(config, dict) and ("backbone" in config or "image_size" in config):
         try:
-            from .config import TrainConfig
-            from .model import resolve_image_size
-
             return resolve_image_size(TrainConfig.from_dict(config))
         except (TLCoreError, TypeError, ValueError):
             return None
@@ -126,8 +100,6 @@ class Predictor:
 
     def _array(self, item) -> np.ndarray:
         """One image as a uint8 (H, W, 3) array, at ``image_size`` when known."""
-        from .images import load_image, open_image
-
         if isinstance(item, (str, os.PathLike)) or hasattr(item, "read"):
             if self.image_size:
                 return load_image(item, self.image_size)
@@ -153,8 +125,6 @@ class Predictor:
                 )
             arr = np.clip(np.rint(arr.astype(np.float64)), 0, 255).astype(np.uint8)
         if self.image_size:
-            from .images import resize_image
-
             arr = resize_image(np.ascontiguousarray(arr), self.image_size)  # the model's own resize
         return arr
 
@@ -181,8 +151,8 @@ class Predictor:
         probs = np.concatenate(out, axis=0).astype(np.float32)
         if probs.shape[1] != len(self.classes):
             raise TLCoreError(
-                f"The model gives {probs.shape[1]} outputs but labels.json names {len(self.classes)} classes.",
-                "keep the labels.json that was exported with this model beside it.",
+                f"The model gives {probs.shape[1]} outputs but {LABELS} names {len(self.classes)} classes.",
+                f"keep the {LABELS} that was exported with this model beside it.",
             )
         return probs
 
@@ -268,8 +238,6 @@ def _tflite_runner(path: Path) -> tuple[Callable, Any, int | None, int | None]:
 
 
 def _predictor_for_keras(model, source: Path, classes: list[str] | None, size: int | None) -> Predictor:
-    from .export import model_image_size
-
     labels_found = classes is not None
     if classes is None:
         classes = [f"class_{i}" for i in range(int(model.output.shape[-1]))]
@@ -297,18 +265,16 @@ def load_predictor(path: str | Path) -> Predictor:
     if not path.exists():
         raise TLCoreError(f"{path} does not exist.", "give a run folder, or a .keras, .tflite or saved_model path.")
     if path.is_dir():
-        if (path / "saved_model.pb").is_file():
+        folder = RunFolder(path)
+        if (path / SAVED_MODEL_PB).is_file():
             kind = "savedmodel"
-        elif (path / "model.keras").is_file():
-            path, kind = path / "model.keras", "keras"
-        elif (path / "config.json").is_file() or (path / "events.jsonl").is_file():
-            raise TLCoreError(
-                f"Run {path.name} has no model.keras yet.",
-                "wait for the run to finish (a cancelled run also saves its model), or pick another run.",
-            )
+        elif folder.has_model:
+            path, kind = folder.model_path, "keras"
+        elif folder.is_run or folder.events_path.is_file():
+            folder.require_model()  # says the run has no model yet, and what to do
         else:
             raise TLCoreError(
-                f"{path} holds no model (no model.keras or saved_model.pb).",
+                f"{path} holds no model (no {MODEL} or {SAVED_MODEL_PB}).",
                 "give a run folder, a .keras or .tflite file, or an exported saved_model folder.",
             )
     else:
@@ -328,8 +294,6 @@ def load_predictor(path: str | Path) -> Predictor:
     classes = _find_labels(path)
     size = _find_image_size(path)
     if kind == "keras":
-        from .safety import load_model_safely
-
         return _predictor_for_keras(load_model_safely(path), path, classes, size)
     if kind == "savedmodel":
         run, handle, num_outputs = _savedmodel_runner(path)
@@ -359,5 +323,4 @@ def load_model(path_or_run: str | Path) -> Predictor:
     return load_predictor(path_or_run)
 
 
-__all__ = ["Predictor", "load_model", "load_predictor", "predict_images", "predictor_from_model", "run_tflite",
-           "tflite_interpreter"]
+__all__ = ["Predictor", "load_model", "load_predictor", "predict_images", "predictor_from_model"]

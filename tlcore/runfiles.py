@@ -1,4 +1,10 @@
-"""Crash-safe file writes: a reader never sees half a file."""
+"""Crash-safe file primitives: a reader never sees half a file.
+
+Atomic writes (a temporary file in the same folder, fsync, rename), JSON-lines appends of one
+whole line per ``write()``, and a JSON-lines reader that skips a torn last line left by a
+killed writer. The run folder (:mod:`tlcore.runs`) is built on these; other writers (saved
+UI state, uploads, exports) use them directly.
+"""
 
 from __future__ import annotations
 

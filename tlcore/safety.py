@@ -53,16 +53,19 @@ def check_architecture(config: Any, source: str) -> None:
             )
 
 
+_KERAS_ARCHIVE_CONFIG = "config.json"  # the .keras zip's own entry: Keras's format, not a run file
+
+
 def _read_keras_zip_config(path: Path) -> Any:
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
-            if "config.json" not in names:
+            if _KERAS_ARCHIVE_CONFIG not in names:
                 raise TLCoreError(
                     f"{path.name} is not a Keras model file (no config.json inside).",
                     _REMAKE,
                 )
-            return json.loads(zf.read("config.json"))
+            return json.loads(zf.read(_KERAS_ARCHIVE_CONFIG))
     except zipfile.BadZipFile:
         raise TLCoreError(
             f"{path.name} is not a valid .keras model file (it is not a zip archive).",

@@ -1,0 +1,75 @@
+"""``tlcore predict``: the top classes of new images, with a trained or exported model.
+
+A file that cannot be read is reported and skipped; the others are still predicted, and
+the exit status says that something failed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..common import EXIT_OK, EXIT_USER_ERROR, print_json
+
+_CHUNK = 32  # images predicted together
+
+
+def expand_images(items: list[str]) -> list[str]:
+    """Files as given; folders become the (non-hidden) files inside them, sorted."""
+    from ...errors import TLCoreError
+
+    paths: list[str] = []
+    for item in items:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            paths += [str(p) for p in found]
+        else:
+            paths.append(str(path))
+    if not paths:
+        raise TLCoreError("No images were given.", "name one or more image files or folders.")
+    return paths
+
+
+def _predict_chunk(predictor, chunk: list[str], top_k: int) -> list[tuple]:
+    """``(path, top classes, error)`` for each image; a bad file fails alone."""
+    from ...errors import TLCoreError
+
+    try:
+        return list(zip(chunk, predictor.predict(chunk, top_k=top_k), [None] * len(chunk)))
+    except TLCoreError:  # find the bad file(s); keep going with the others
+        pairs = []
+        for path in chunk:
+            try:
+                pairs.append((path, predictor.predict([path], top_k=top_k)[0], None))
+            except TLCoreError as err:
+                pairs.append((path, None, str(err)))
+        return pairs
+
+
+def predict(args) -> int:
+    from ...predict import load_predictor
+    from ...runs import LABELS
+
+    predictor = load_predictor(args.model)
+    paths = expand_images(args.images)
+    results: list[dict] = []
+    failures = 0
+    for start in range(0, len(paths), _CHUNK):
+        for path, top, error in _predict_chunk(predictor, paths[start:start + _CHUNK], args.top_k):
+            if error:
+                failures += 1
+                results.append({"path": path, "error": error})
+                if not args.json:
+                    print(f"error: {error}", file=sys.stderr)
+                continue
+            results.append({"path": path, "predictions": [{"class": c, "probability": p} for c, p in top]})
+            if not args.json:
+                print(f"{path}: " + ", ".join(f"{c} {p:.1%}" for c, p in top))
+    if args.json:
+        print_json(results)
+    if not predictor.labels_found:
+        print(f"note: no {LABELS} was found beside the model; classes are shown as class_0, class_1, …",
+              file=sys.stderr)
+    return EXIT_USER_ERROR if failures else EXIT_OK

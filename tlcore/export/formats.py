@@ -1,0 +1,116 @@
+"""The one table of what a run offers for download: export formats and the files beside them.
+
+Each entry says once what a file is called, how a page labels its download button and
+explains it, its MIME type, and a one-line description for the command line and the model
+card. The CLI's ``--format`` choices, :func:`normalize_formats`, the export itself and the
+Runs page's download buttons all read this table. It imports neither TensorFlow nor Keras,
+so a page can read it without loading them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from ..errors import TLCoreError
+from ..runs import CONFIG, FEATURES_TABLE, LABELS, MODEL
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One file (or folder) a run offers.
+
+    Attributes:
+        name: The key, as ``export_model`` returns paths and the CLI's ``--format`` takes it.
+        file_name: Its name in the export folder (or the run folder, for the model, labels, settings).
+        label: The download button's words.
+        help: The download button's explanation, for someone who never wrote code.
+        mime: The MIME type to download it as.
+        detail: What the file is, in one line, for the command line and the model card.
+    """
+
+    name: str
+    file_name: str
+    label: str
+    help: str
+    mime: str
+    detail: str
+
+
+_BINARY, _JSON = "application/octet-stream", "application/json"
+
+# The model formats, in the order they are made and listed. The .keras file keeps the run
+# folder's name, so a copy found anywhere loads like the run's own.
+EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
+    ExportFormat("keras", MODEL, "Keras model (.keras)",
+                 "The whole model: give it RGB pictures of any size, get class probabilities. "
+                 "Load with keras.saving.load_model.",
+                 _BINARY, "Keras 3 model (load with keras.saving.load_model)"),
+    ExportFormat("savedmodel", "saved_model", "TensorFlow SavedModel (folder)",
+                 "For TensorFlow Serving and tf.saved_model.load.", _BINARY,
+                 "TensorFlow SavedModel folder, also zipped as saved_model.zip (TF Serving, tf.saved_model.load)"),
+    ExportFormat("tflite", "model.tflite", "TensorFlow Lite", "For phones and small devices (float32).",
+                 _BINARY, "TensorFlow Lite, float32 (phones, Raspberry Pi)"),
+    ExportFormat("tflite-quant", "model_quant.tflite", "TensorFlow Lite, 8-bit",
+                 "About 4× smaller. Its accuracy is measured on the validation images when it is made.",
+                 _BINARY, "TensorFlow Lite with 8-bit weights (dynamic-range quantized, about 4x smaller)"),
+)}
+FORMATS: tuple[str, ...] = tuple(EXPORT_FORMATS)
+FORMAT_CHOICES: tuple[str, ...] = (*FORMATS, "all")  # what the CLI's --format accepts
+
+# The other files a run offers. labels, config and the features table keep the run folder's
+# names, so a predictor finds labels.json beside an export as beside a run.
+DOWNLOADS: dict[str, ExportFormat] = {f.name: f for f in (
+    ExportFormat("savedmodel-zip", "saved_model.zip", "TensorFlow SavedModel (.zip)",
+                 "For TensorFlow Serving and tf.saved_model.load.", "application/zip",
+                 "the SavedModel as one zip file for downloading"),
+    ExportFormat("labels", LABELS, "Class names (labels.json)", "The class of each model output, in order.",
+                 _JSON, "class names in output order"),
+    ExportFormat("config", CONFIG, "Settings (config.json)",
+                 "Every setting of this run; point `data` at your copy of the images and "
+                 "`tlcore train --config config.json` trains it again.",
+                 _JSON, "the run's settings, with the dataset named but no server folders"),
+    ExportFormat("card", "model_card.md", "Model card (.md)",
+                 "A plain description: data, settings, scores, how to use, limits.", "text/markdown",
+                 "model card: what the model is, its data, metrics and how to use it"),
+    ExportFormat("info", "model_info.json", "Model info (.json)", "Input size and format, for developers.",
+                 _JSON, "input size and format (and the 8-bit model's accuracy), for tools"),
+    ExportFormat("features", FEATURES_TABLE, "Features table (Parquet)",
+                 "The bottleneck features of every picture, for your own analysis.", _BINARY,
+                 "bottleneck features of every image (path, label, split, features), for your own analysis"),
+)}
+
+FILES: dict[str, ExportFormat] = {**EXPORT_FORMATS, **DOWNLOADS}  # every entry, by key
+FILE_NAMES: dict[str, str] = {key: f.file_name for key, f in FILES.items()}
+FORMAT_HELP: dict[str, str] = {key: f.detail for key, f in EXPORT_FORMATS.items()}  # views of the table
+SAVED_MODEL_PB = "saved_model.pb"  # what marks a folder as a SavedModel (TensorFlow's name)
+
+_ALIASES = {"saved-model": "savedmodel", "tflite-quantized": "tflite-quant", "quant": "tflite-quant"}
+
+
+def normalize_formats(formats: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Check export format names; ``"all"`` (or None) means every format, in a fixed order."""
+    if formats is None:
+        return FORMATS
+    if isinstance(formats, str):
+        formats = [formats]
+    wanted: set[str] = set()
+    for name in formats:
+        key = str(name).strip().lower().replace("_", "-")
+        key = _ALIASES.get(key, key)
+        if key == "all":
+            wanted.update(FORMATS)
+        elif key in FORMATS:
+            wanted.add(key)
+        else:
+            raise TLCoreError(
+                f"Unknown export format {name!r}.",
+                f"use one or more of: {', '.join(FORMATS)}, or 'all'.",
+            )
+    if not wanted:
+        raise TLCoreError("No export format was chosen.", f"choose one or more of: {', '.join(FORMATS)}.")
+    return tuple(f for f in FORMATS if f in wanted)
+
+
+__all__ = ["DOWNLOADS", "EXPORT_FORMATS", "FILES", "FILE_NAMES", "FORMATS", "FORMAT_CHOICES", "FORMAT_HELP", "SAVED_MODEL_PB",
+           "ExportFormat", "normalize_formats"]

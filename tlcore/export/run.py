@@ -1,0 +1,215 @@
+"""Exporting a classifier, or a finished run, in the chosen formats: the export stage in order.
+
+:func:`export_model` writes the model files (:mod:`.savedmodel`, :mod:`.tflite_convert`),
+measures the 8-bit model (:mod:`.accuracy`), then the labels, ``model_info.json``, the
+shareable settings (:mod:`.share`) and the model card (:mod:`.card`), each file under its
+name in :mod:`.formats`. :func:`export_run` gathers those facts from a run folder
+(:class:`tlcore.runs.RunFolder`) and exports into its ``export/`` folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from ..errors import TLCoreError
+from ..model_info import model_bottleneck_layer, model_image_size, model_num_outputs
+from ..runfiles import write_bytes_atomic
+from ..runs import LABELS, RunFolder
+from ..safety import load_model_safely
+from .accuracy import int8_accuracy, validation_images
+from .card import build_model_card
+from .formats import FILE_NAMES, FORMATS, normalize_formats
+from .savedmodel import export_saved_model, replace_dir, require_tensorflow_backend, save_keras, zip_dir
+from .share import CONFIG_PATHS, REPORT_PATHS, redact, session_secrets, shareable_config, shareable_report, shared_json
+from .tflite_convert import export_tflite
+
+_NEEDS_SAVED_MODEL = ("savedmodel", "tflite", "tflite-quant")
+_TFLITE_FORMATS = ("tflite", "tflite-quant")
+
+
+def _model_info(model, classes: list[str], config: dict, image_size: int | None, tflite_input: str | None,
+                accuracy: dict | None) -> dict:
+    """``model_info.json``: what a tool needs to feed the model, and where it came from."""
+    info = {
+        "classes": classes,
+        "image_size": image_size,
+        "input": {"dtype": "uint8", "channels": "RGB", "shape": [None, None, None, 3],
+                  "resized_inside": image_size, "preprocessing_inside": True},
+        "output": "softmax probabilities in the order of classes",
+        "tflite_input": "dynamic" if tflite_input and tflite_input.startswith("any") else
+                        ("fixed" if tflite_input else None),
+        "backbone": config.get("backbone_file") or config.get("backbone"),
+        "layer": model_bottleneck_layer(model) or config.get("layer"),
+        "mode": config.get("mode"),
+        "data": config.get("data"),
+        "exported": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    if accuracy is not None:
+        info["accuracy"] = accuracy
+    return info
+
+
+def export_model(
+    model,
+    out_dir: str | Path,
+    classes: Sequence[str],
+    *,
+    formats: str | Iterable[str] = FORMATS,
+    card: dict | None = None,
+) -> dict[str, Path]:
+    """Export a classifier (uint8 RGB in, probabilities out) in the chosen formats.
+
+    Nothing written names a server folder or a workspace: the settings (``config.json``, the
+    card) go through :func:`shareable_config`, the data report shows the dataset's name.
+
+    Args:
+        model: The end-to-end Keras model (``build_classifier(...).model`` or a trained
+            ``model.keras`` loaded back), or the path of a ``.keras`` file (copied as is).
+        out_dir: Folder to write into (created if missing; existing exports are replaced).
+        classes: Class names in output order (written to ``labels.json``).
+        formats: Any of ``"keras"``, ``"savedmodel"``, ``"tflite"``, ``"tflite-quant"``, or ``"all"``.
+        card: Facts for the model card: ``config`` (dict), ``evaluation`` (dict),
+            ``data_report`` (dict), ``name`` (str), and ``validation``: ``{"paths", "labels",
+            "split"}`` of labelled images to measure the 8-bit TFLite model on (or
+            ``{"reason"}`` why there are none). None writes a card from the model alone.
+
+    Returns:
+        Paths of what was written, keyed by ``"keras"``, ``"savedmodel"``,
+        ``"savedmodel-zip"``, ``"tflite"``, ``"tflite-quant"``, ``"labels"``, ``"info"``,
+        ``"config"`` (when settings were given) and ``"card"``.
+
+    Raises:
+        TLCoreError: Unknown format, classes that do not match the model, or a format that
+            needs TensorFlow on another Keras backend.
+    """
+    formats = normalize_formats(formats)
+    out_dir = Path(out_dir).expanduser()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    classes = [str(c) for c in classes]
+    card = dict(card or {})
+
+    source = None
+    if isinstance(model, (str, os.PathLike)):
+        source = Path(model)
+        model = load_model_safely(source)
+    outputs = model_num_outputs(model)
+    if outputs is not None and outputs != len(classes):
+        raise TLCoreError(
+            f"The model has {outputs} outputs but {len(classes)} class names were given.",
+            f"pass the {LABELS} that was saved with this model.",
+        )
+    raw_config, raw_report = card.get("config") or {}, card.get("data_report") or {}
+    secrets = session_secrets(*(raw_config.get(k) for k in CONFIG_PATHS),
+                              *(raw_report.get(k) for k in REPORT_PATHS), str(out_dir.resolve()))
+    config = shareable_config(raw_config) if raw_config else {}
+    image_size = model_image_size(model) or (int(config["image_size"]) if config.get("image_size") else None)
+    for fmt in formats:
+        if fmt != "keras":
+            require_tensorflow_backend(fmt)
+
+    def target(key: str) -> Path:
+        return out_dir / FILE_NAMES[key]
+
+    paths: dict[str, Path] = {}
+    if "keras" in formats:
+        paths["keras"] = save_keras(model, source, target("keras"))
+
+    labels_bytes = json.dumps(classes, indent=2, ensure_ascii=False).encode("utf-8")
+    tflite_input = None
+    accuracy = None
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as work:
+        work = Path(work)
+        saved_dir = None
+        if any(f in formats for f in _NEEDS_SAVED_MODEL):
+            saved_dir = work / FILE_NAMES["savedmodel"]
+            export_saved_model(model, saved_dir)
+
+        fixed_dir: list[Path] = []
+        for fmt in (f for f in _TFLITE_FORMATS if f in formats):
+            content, tflite_input = export_tflite(model, fmt, work, saved_dir, image_size, fixed_dir)
+            if fmt == "tflite-quant":
+                accuracy = int8_accuracy(model, content, card.get("validation"), image_size)
+            write_bytes_atomic(target(fmt), content)
+            paths[fmt] = target(fmt)
+
+        info = _model_info(model, classes, config, image_size, tflite_input, accuracy)
+        if "savedmodel" in formats:
+            # labels and sizes travel inside the folder (and the zip) too, so a download is self-contained
+            (saved_dir / FILE_NAMES["labels"]).write_bytes(labels_bytes)
+            (saved_dir / FILE_NAMES["info"]).write_bytes(shared_json(info, secrets))
+            replace_dir(saved_dir, target("savedmodel"))
+            paths["savedmodel"] = target("savedmodel")
+            paths["savedmodel-zip"] = zip_dir(target("savedmodel"), target("savedmodel-zip"))
+
+    write_bytes_atomic(target("labels"), labels_bytes)
+    paths["labels"] = target("labels")
+    write_bytes_atomic(target("info"), shared_json(info, secrets))
+    paths["info"] = target("info")
+    if config:
+        write_bytes_atomic(target("config"), shared_json(config, secrets))
+        paths["config"] = target("config")
+    text = build_model_card(
+        classes,
+        config=config,
+        evaluation=card.get("evaluation"),
+        data_report=shareable_report(card.get("data_report"), config.get("data")),
+        image_size=image_size,
+        layer=info["layer"],
+        num_params=int(model.count_params()) if hasattr(model, "count_params") else None,
+        tflite_input=tflite_input,
+        files=paths,
+        name=card.get("name"),
+        int8_accuracy=accuracy,
+    )
+    write_bytes_atomic(target("card"), redact(text, secrets).encode("utf-8"))
+    paths["card"] = target("card")
+    return paths
+
+
+def _readable(value: Any, path: Path) -> Any:
+    """``value`` as a run folder's reader gave it; a file that is there but gave nothing is damaged."""
+    if value is None and path.is_file():
+        raise TLCoreError(f"The run file {path.parent.name}/{path.name} is damaged.",
+                          "train the run again or restore the file.")
+    return value
+
+
+def export_run(
+    run_dir: str | Path,
+    formats: str | Iterable[str] = FORMATS,
+    *,
+    out_dir: str | Path | None = None,
+) -> dict[str, Path]:
+    """Export a finished run's ``model.keras`` (default folder: ``<run>/export/``).
+
+    Reads ``labels.json``, ``config.json``, ``evaluation.json`` and ``data_report.json``
+    from the run folder for the labels and the model card; with ``"tflite-quant"`` the run's
+    validation images are read again to measure the 8-bit model against the float one
+    (see :func:`export_accuracy`). Returns what :func:`export_model` returns.
+    """
+    folder = RunFolder(Path(run_dir).expanduser())
+    model_path = folder.require_model()
+    classes = _readable(folder.labels(), folder.labels_path)
+    if classes is None:
+        raise TLCoreError(f"Run {folder.run_id} has no {LABELS}.", "train the run again; it writes the class names.")
+    formats = normalize_formats(formats)
+    config = _readable(folder.config_dict() or None, folder.config_path)
+    evaluation = _readable(folder.evaluation(), folder.evaluation_path)
+    card = {
+        "config": config,
+        "evaluation": evaluation,
+        "data_report": _readable(folder.data_report(), folder.data_report_path),
+        "name": folder.run_id,
+    }
+    if "tflite-quant" in formats:
+        card["validation"] = validation_images(folder.path, config, classes, evaluation)
+    target = Path(out_dir).expanduser() if out_dir else folder.export_dir
+    return export_model(model_path, target, classes, formats=formats, card=card)
+
+
+__all__ = ["export_model", "export_run"]

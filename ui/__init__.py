@@ -1,0 +1,45 @@
+"""The Streamlit side of Transfer Studio: what every page shares, one concern per module.
+
+Imported only by ``app.py`` and ``pages/``, as ``import ui``. Like the pages, it never
+imports TensorFlow or Keras: every piece of machine-learning work goes through tlcore's
+public API. The modules:
+
+- :mod:`ui.nav` — the pages, in order;
+- :mod:`ui.frame` — page config, the session's workspace, sidebar, header, flash, next step;
+- :mod:`ui.state` — session id, saved choices, the current settings, widget defaults;
+- :mod:`ui.calls` — calling tlcore with errors shown as plain messages;
+- :mod:`ui.datasets` — the chosen dataset (cached), uploads, thumbnails;
+- :mod:`ui.runs` — a session's runs: status words, run pickers;
+- :mod:`ui.charts` — plotly figures;
+- :mod:`ui.fmt` — numbers and speeds in words.
+"""
+
+from __future__ import annotations
+
+from tlcore.progress import compact_number, epoch_rows, fine_tune_words, format_seconds, progress_of, time_left_words
+
+from .calls import attempt, call, error_message
+from .charts import confusion_figure, counts_figure, curves_figure, probability_figure
+from .datasets import (class_names, current_dataset, dataset_display_name, dataset_source, earlier_uploads,
+                       file_stamp, first_image, picture_thumbnail, remember_dataset, require_dataset, safe_filename,
+                       sample_label, samples_of, thumbnail, upload_folder)
+from .fmt import format_params, speed_metric
+from .frame import configure_page, device_description, flash, frame, next_step, page_header, show_flash
+from .nav import APP_TITLE, PAGE_BY_URL, PAGES, PageInfo
+from .runs import (STATUS_COLOR, STATUS_ICON, STATUS_WORDS, backbone_name, finished_run_ids, pick_finished_run,
+                   run_config, run_dir, run_folder, run_label)
+from .state import (SESSION_PARAM, clamp_state, current_config, load_state, new_session_id, save_state, session_id,
+                    update_config, valid_session_id, widget_default, workspace)
+
+__all__ = [
+    "APP_TITLE", "PAGES", "PAGE_BY_URL", "PageInfo", "SESSION_PARAM", "STATUS_COLOR", "STATUS_ICON", "STATUS_WORDS",
+    "attempt", "backbone_name", "call", "clamp_state", "class_names", "compact_number", "configure_page",
+    "confusion_figure", "counts_figure", "current_config", "current_dataset", "curves_figure", "dataset_display_name",
+    "dataset_source", "device_description", "earlier_uploads", "epoch_rows", "error_message", "file_stamp",
+    "fine_tune_words", "finished_run_ids", "first_image", "flash", "format_params", "format_seconds", "frame",
+    "load_state", "new_session_id", "next_step", "page_header", "pick_finished_run", "picture_thumbnail",
+    "probability_figure", "progress_of", "remember_dataset", "require_dataset", "run_config", "run_dir", "run_folder",
+    "run_label", "safe_filename", "sample_label", "samples_of", "save_state", "session_id", "show_flash",
+    "speed_metric", "thumbnail", "time_left_words", "update_config", "upload_folder", "valid_session_id",
+    "widget_default", "workspace",
+]
