@@ -7,11 +7,8 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from tlcore import load_dataset
-from tlcore.data import dataset_name
-from tlcore.limits import describe_limits
-from tlcore.runfiles import write_bytes_atomic
-from tlcore.workspace import data_roots, is_within, resolve_in_roots
+from tlcore import (data_roots, dataset_name, describe_limits, is_within, load_dataset, resolve_in_roots,
+                    write_bytes_atomic)
 
 ui.page_header(
     "data",

@@ -9,11 +9,8 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from tlcore import Augmentation, TrainConfig, augment_previews, model_summary
-from tlcore.backbones import BACKBONES, list_layers, measure_speed
-from tlcore.config import AUGMENTATION_SETTINGS, SETTINGS
-from tlcore.plan import describe
-from tlcore.runfiles import write_bytes_atomic
+from tlcore import (AUGMENTATION_SETTINGS, BACKBONES, SETTINGS, Augmentation, TrainConfig, augment_previews,
+                    list_layers, model_summary, save_user_backbone)
 
 ui.page_header(
     "model",
@@ -48,29 +45,11 @@ def _previews(path: str, aug: dict, seed: int, size: int) -> list:
     return augment_previews(path, Augmentation(**aug), n=8, size=size, seed=seed)
 
 
-@st.cache_resource(show_spinner=False)
-def _measured_speeds() -> dict[str, float]:
-    """Images per second of each backbone on this server's computer, shared by every session
-    (a fact about the machine, measured once when someone asks)."""
-    return {}
-
-
 def _use_own_backbone(upload) -> str | None:
-    """Save and check a user's backbone file; None when it is in use, else why it cannot be.
-
-    A refused file is deleted again, so nothing unusable stays in the workspace.
-    """
-    name = upload.name
-    if Path(name).suffix.lower() not in (".keras", ".h5"):
-        return (f"“{name}” is not a Keras model file, so it cannot be used as a backbone. "
-                "Fix: upload a model file whose name ends in .keras or .h5 (a network saved by Keras). "
-                "Pictures go on the Data page; if you have no model file, choose a built-in backbone above.")
-    target = ws.uploads_dir / "backbones" / ui.safe_filename(name, "backbone.keras")
+    """Use a user's backbone file; None when it is in use, else why it cannot be (nothing is kept)."""
     try:
-        write_bytes_atomic(target, upload.getvalue())
-        list_layers(str(target))  # tlcore.safety refuses files that would run code, then Keras reads it
+        target = save_user_backbone(ws, upload.name, upload.getvalue())
     except Exception as err:  # every refusal is shown as a message, never as a traceback
-        target.unlink(missing_ok=True)
         return (ui.error_message(err, "checking your model file")
                 + " If you have no such file, choose one of the built-in backbones above.")
     ui.update_config(backbone_file=str(target), layer=None)
@@ -106,35 +85,7 @@ with col_info:
     st.markdown(f"**{spec.description}**  \n{spec.params_millions:.1f} M parameters · native input {spec.native_size} × {spec.native_size} px")
 
 with st.expander("Compare all backbones", icon=":material/compare:"):
-    speeds = _measured_speeds()
-    missing = [name for name in BACKBONES if name not in speeds]
-    if missing and st.button(
-            "Measure the speed of each on this computer", icon=":material/speed:", key="m_measure_speed",
-            help="Runs a few pictures through each network here. Takes about a minute; the result is kept."):
-        bar = st.progress(0.0, text="Measuring…")
-        for i, name in enumerate(missing):
-            bar.progress(i / len(missing), text=f"Measuring {name} ({i + 1} of {len(missing)})…")
-            speed = ui.call(measure_speed, name, what=f"measuring {name}")  # shows why, if it fails
-            if speed is None:
-                break
-            speeds[name] = float(speed)
-        bar.empty()
-        if all(name in speeds for name in BACKBONES):
-            st.rerun()  # redraw without the button
-    # st.table shows every row (a dataframe would scroll inside itself and hide the last ones).
-    st.table([
-        {"backbone": b.name, "parameters": f"{b.params_millions:.1f} M", "native size": f"{b.native_size} px",
-         "speed on this computer": f"{speeds[b.name]:,.0f} images/s" if b.name in speeds else "not measured yet",
-         "in short": b.description}
-        for b in BACKBONES.values()
-    ])
-    st.caption(
-        "*Speed on this computer* is measured here, not taken from a list: pictures per second through each network "
-        f"cut at its recommended layer, at its native size, in batches of 8, on {ui.device_description()}. "
-        "It is the speed of computing features; a fine-tuning step costs about three times as much."
-        if speeds else
-        "Speed depends on the computer, so it is measured here rather than guessed: press the button above."
-    )
+    ui.backbone_comparison()
 
 col_w, col_s = st.columns(2)
 with col_w:
@@ -398,7 +349,7 @@ config = ui.update_config(
 st.header("Summary", anchor=False)
 valid = ui.call(config.validate, what="checking the settings") is not None
 num_classes = len(ui.class_names(dataset)) if dataset is not None else 0
-st.markdown(describe(config, num_classes=num_classes))
+st.markdown(config.describe(num_classes=num_classes))
 if valid and num_classes >= 2:
     num_train = len(ui.samples_of(dataset, "train"))
     config_json = json.dumps(config.to_dict(), sort_keys=True)

@@ -7,10 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from tlcore import TrainConfig, cancel_run, events, list_runs, start_run
-from tlcore.diagnose import overfitting
-from tlcore.jobs import ensure_standby
-from tlcore.plan import describe
+from tlcore import TrainConfig, cancel_run, ensure_standby, events, list_runs, overfitting, start_run
 
 ui.page_header(
     "train",
@@ -32,7 +29,7 @@ else:
     source = ui.dataset_source()
     if source and config.data != source:
         config = ui.update_config(data=source, data_name=ui.dataset_display_name(source))
-    st.markdown(describe(config, num_classes=len(ui.class_names(dataset))))
+    st.markdown(config.describe(num_classes=len(ui.class_names(dataset))))
     st.caption("Change any of this on the **Model** page.")
     # A training process warms up (imports TensorFlow) while the user reads this, so that
     # "Start training" shows progress at once. Cheap when one is already waiting.

@@ -7,9 +7,7 @@ import io
 import streamlit as st
 
 import ui
-from tlcore import predict_images
-from tlcore.images import check_image_bytes
-from tlcore.predict import load_model
+from tlcore import check_image_bytes, load_model, predict_images
 
 ui.page_header(
     "predict",

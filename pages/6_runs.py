@@ -8,8 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from tlcore import events, export_accuracy, export_status, list_runs, shareable_run_config, start_export
-from tlcore.export.formats import DOWNLOADS, EXPORT_FORMATS, ExportFormat
+from tlcore import (DOWNLOADS, EXPORT_FORMATS, ExportFormat, events, export_accuracy, export_status, list_runs,
+                    shareable_run_config, start_export)
 
 ui.page_header(
     "runs",

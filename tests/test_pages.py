@@ -329,9 +329,9 @@ def test_model_page_compares_every_backbone_without_hiding_rows(env):
 
 def test_model_page_measures_backbone_speed_on_this_computer(env, monkeypatch):
     import streamlit as st
-    import tlcore.backbones
+    import tlcore
 
-    monkeypatch.setattr(tlcore.backbones, "measure_speed", lambda name, **_: 100.0 + len(name))
+    monkeypatch.setattr(tlcore, "measure_speed", lambda name, **_: 100.0 + len(name))  # what the page imports
     try:
         at = open_page(PAGES[1])
         at.button(key="m_measure_speed").click().run()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tlcore import events as ev
 from tlcore.config import TrainConfig
 from tlcore.progress import (compact_number, epoch_rows, fine_tune_words, format_seconds, progress_of,
                              time_left_words)
@@ -63,13 +64,18 @@ def test_a_single_feature_batch_already_gives_a_speed_from_the_stage_start():
     assert progress.seconds_left == pytest.approx(4.0)
 
 
-def test_the_feature_pass_sums_its_splits_for_the_speed():
+@pytest.mark.parametrize("split, view, total, words, fraction", [
+    ("val", 0, 40, "validation pictures: 32 of 40", 32 / 40),  # a new split counts from 0
+    ("train", 2, 64, "training pictures, augmented copy 2: 32 of 64", 0.5),  # each copy is its own bar
+])
+def test_the_feature_pass_sums_its_splits_and_copies_for_the_speed(split, view, total, words, fraction):
     events = feature_pass_events(images=64, per_batch=32, batches_done=2, seconds_per_batch=1.0)
     t = events[-1]["t"]
-    events.append({"t": t + 1.0, "type": "batch", "stage": "features", "split": "val", "view": 0, "batch": 1,
-                   "batches": 2, "images_done": 32, "images_total": 40})
+    events.append(ev.batch_event(ev.STAGE_FEATURES, 1, 2, t=t + 1.0, split=split, view=view, images_done=32,
+                                 images_total=total))
     progress = progress_of(events, TrainConfig(), now=t + 1.0)
-    assert "validation pictures" in progress.text and "32 of 40" in progress.text
+    assert words in progress.text
+    assert progress.fraction == pytest.approx(fraction)
     assert progress.images_per_s == pytest.approx(32.0)  # (32 + 32 more) images in 2 s after the first batch
 
 
@@ -154,17 +160,6 @@ def test_fine_tuning_is_described_with_the_configured_number_of_layers():
 
 
 # --------------------------------------------------------------------------- more of the stream
-def test_feature_pass_counts_each_augmented_copy_as_its_own_bar():
-    events = feature_pass_events(images=64, per_batch=32, batches_done=2, seconds_per_batch=1.0)
-    t = events[-1]["t"]
-    events.append({"t": t + 1.0, "type": "batch", "stage": "features", "split": "train", "view": 2, "batch": 1,
-                   "batches": 2, "images_done": 32, "images_total": 64})
-    progress = progress_of(events, TrainConfig(), now=t + 1.0)
-    assert "training pictures, augmented copy 2: 32 of 64" in progress.text
-    assert progress.fraction == pytest.approx(0.5)
-    assert progress.images_per_s == pytest.approx(32.0)  # (32 + 32 more) images in 2 s after the first batch
-
-
 def test_epochs_are_numbered_across_the_head_and_fine_tuning():
     events = head_on_cache_events(epochs_done=2, epochs=2)
     t = events[-1]["t"]

@@ -80,7 +80,7 @@ def test_h5_with_unexpected_contents_and_non_models_are_refused(tmp_path):
 
 
 def code_running_model(marker):
-    """A model whose Lambda layer writes ``marker`` when it runs (also used by test_hostile's page test)."""
+    """A model whose Lambda layer writes ``marker`` when it runs (also used by test_pages_hostile's page test)."""
     # A Lambda layer carries marshalled Python bytecode: loading it unsafely runs this.
     touch = eval(f"lambda x: (open({str(marker)!r}, 'w').write('ran'), x)[1]")  # noqa: S307  (the attack under test)
     inputs = keras.Input((8, 8, 3))

@@ -14,7 +14,7 @@ Heavy modules (Keras, TensorFlow) load on first use, so ``import tlcore`` stays 
 
 from __future__ import annotations
 
-from .config import SETTINGS, Augmentation, Setting, TrainConfig, load_config, save_config
+from .config import AUGMENTATION_SETTINGS, SETTINGS, Augmentation, Setting, TrainConfig, load_config, save_config
 from ._lazy import lazy_attributes
 from .errors import TLCoreError
 
@@ -29,7 +29,15 @@ _LAZY = {
     "mark_interrupted": "runs",
     "start_run": "jobs", "start_export": "jobs", "export_status": "jobs",
     "progress_of": "progress", "Progress": "progress", "epoch_rows": "progress",
-    "Finding": "findings",
+    "save_user_backbone": "user_backbone",
+    "Finding": "findings", "SkippedFile": "findings",
+    "dataset_name": "data", "describe_limits": "limits", "overfitting": "diagnose",
+    "ensure_standby": "jobs", "ExportStatus": "jobs",
+    "check_image_bytes": "images", "open_image": "images", "load_model": "predict",
+    "STATUS_WORDS": "progress", "compact_number": "progress", "fine_tune_words": "progress",
+    "format_seconds": "progress", "time_left_words": "progress",
+    "write_bytes_atomic": "runfiles", "write_json_atomic": "runfiles",
+    "data_roots": "workspace", "is_within": "workspace", "resolve_in_roots": "workspace", "safe_join": "workspace",
     "evaluate_run": "evaluate", "evaluate_predictions": "evaluate",
     "load_predictor": "predict", "predict_images": "predict",
     "export_run": "export", "export_model": "export", "export_accuracy": "export",
@@ -40,7 +48,7 @@ _LAZY = {
     "device_info": "device", "describe_device": "device",
 }
 
-__all__ = ["Augmentation", "SETTINGS", "Setting", "TrainConfig", "TLCoreError", "load_config", "save_config", *_LAZY]
+__all__ = ["AUGMENTATION_SETTINGS", "Augmentation", "SETTINGS", "Setting", "TrainConfig", "TLCoreError", "load_config", "save_config", *_LAZY]
 
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -11,13 +11,15 @@ public API. The modules:
 - :mod:`ui.datasets` — the chosen dataset (cached), uploads, thumbnails;
 - :mod:`ui.runs` — a session's runs: status words, run pickers;
 - :mod:`ui.charts` — plotly figures;
+- :mod:`ui.backbones` — the table comparing every backbone, with speeds measured here;
 - :mod:`ui.fmt` — numbers and speeds in words.
 """
 
 from __future__ import annotations
 
-from tlcore.progress import compact_number, epoch_rows, fine_tune_words, format_seconds, progress_of, time_left_words
+from tlcore import compact_number, epoch_rows, fine_tune_words, format_seconds, progress_of, time_left_words
 
+from .backbones import backbone_comparison
 from .calls import attempt, call, error_message
 from .charts import confusion_figure, counts_figure, curves_figure, probability_figure
 from .datasets import (class_names, current_dataset, dataset_display_name, dataset_source, earlier_uploads,
@@ -33,7 +35,7 @@ from .state import (SESSION_PARAM, clamp_state, current_config, load_state, new_
 
 __all__ = [
     "APP_TITLE", "PAGES", "PAGE_BY_URL", "PageInfo", "SESSION_PARAM", "STATUS_COLOR", "STATUS_ICON", "STATUS_WORDS",
-    "attempt", "backbone_name", "call", "clamp_state", "class_names", "compact_number", "configure_page",
+    "attempt", "backbone_comparison", "backbone_name", "call", "clamp_state", "class_names", "compact_number", "configure_page",
     "confusion_figure", "counts_figure", "current_config", "current_dataset", "curves_figure", "dataset_display_name",
     "dataset_source", "device_description", "earlier_uploads", "epoch_rows", "error_message", "file_stamp",
     "fine_tune_words", "finished_run_ids", "first_image", "flash", "format_params", "format_seconds", "frame",

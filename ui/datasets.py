@@ -12,9 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from tlcore import TLCoreError, Workspace, list_runs, load_dataset
-from tlcore.data import dataset_name
-from tlcore.images import open_image
+from tlcore import TLCoreError, Workspace, dataset_name, list_runs, load_dataset, open_image
 
 from .nav import PAGES
 from .state import current_config, load_state, save_state, update_config, workspace

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tlcore.progress import Progress, compact_number, format_seconds
+from tlcore import Progress, compact_number, format_seconds
 
 
 def format_params(n: Any) -> str:

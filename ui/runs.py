@@ -10,9 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from tlcore import RunFolder, TrainConfig, events, list_runs
-from tlcore.progress import STATUS_WORDS
-from tlcore.workspace import safe_join
+from tlcore import STATUS_WORDS, RunFolder, TrainConfig, events, list_runs, safe_join
 
 from .calls import call
 from .nav import PAGE_BY_URL

@@ -17,8 +17,7 @@ from typing import Any
 
 import streamlit as st
 
-from tlcore import TLCoreError, TrainConfig, Workspace
-from tlcore.runfiles import write_json_atomic
+from tlcore import TLCoreError, TrainConfig, Workspace, write_json_atomic
 
 log = logging.getLogger("transfer_studio")
 

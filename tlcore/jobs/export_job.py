@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -29,6 +28,7 @@ from ..errors import TLCoreError
 from ..export.formats import normalize_formats
 from ..runs import RunFolder
 from ..workspace import Workspace, default_workspace_root
+from .outcome import with_final_status
 from .queue import JOB_MODULE, job_env
 
 FEATURES = "features"  # the key of the features table in ExportStatus.files
@@ -197,7 +197,8 @@ def run_export(run_dir: str | Path, formats: Iterable[str], *, features: bool, w
 
 def _export(folder: RunFolder, formats: tuple[str, ...], features: bool, workspace_root: str | Path) -> int:
     pid = os.getpid()
-    try:
+
+    def work() -> int:
         made: dict[str, Path] = {}
         if formats:
             # Heavy (TensorFlow, seconds): imported in the job only, never by the server.
@@ -213,10 +214,5 @@ def _export(folder: RunFolder, formats: tuple[str, ...], features: bool, workspa
         folder.log_export_status(ev.FINISHED, "Done.", files={key: _name_in(folder.export_dir, path)
                                                              for key, path in made.items()})
         return 0
-    except TLCoreError as err:
-        folder.log_export_status(ev.FAILED, str(err))
-        return 2
-    except BaseException as err:  # the export must end with a status whatever happened
-        traceback.print_exc()
-        folder.log_export_status(ev.FAILED, f"{type(err).__name__}: {err}. Details are in {folder.export_log_path}.")
-        return 1
+
+    return with_final_status(work, folder.log_export_status, folder.export_log_path)

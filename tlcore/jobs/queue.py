@@ -16,15 +16,14 @@ import json
 import os
 import signal
 import time
-import traceback
 from pathlib import Path
 from typing import Callable
 
 from .. import events as ev
-from ..errors import TLCoreError
 from ..runfiles import write_json_atomic
 from ..runs import RunFolder, run_status
 from ..workspace import Workspace, default_workspace_root
+from .outcome import with_final_status
 
 JOB_MODULE = "tlcore.jobs"  # job processes run ``python -m JOB_MODULE``; tlcore.runs.process_alive looks for it
 _POLL_S = 0.5
@@ -129,7 +128,8 @@ def run_job(run_dir: str | Path, workspace_root: str | Path, lock_path: str | Pa
         return folder.cancel_requested
 
     signal.signal(signal.SIGTERM, lambda *_: folder.cancel_path.touch())
-    try:
+
+    def work() -> int:
         config = folder.config()
         ticket = _my_ticket(folder)
         try:
@@ -152,10 +152,5 @@ def run_job(run_dir: str | Path, workspace_root: str | Path, lock_path: str | Pa
         finally:
             os.close(fd)
         return 0
-    except TLCoreError as err:
-        folder.log_status(ev.FAILED, str(err))
-        return 2
-    except BaseException as err:  # the run must end with a status whatever happened
-        traceback.print_exc()
-        folder.log_status(ev.FAILED, f"{type(err).__name__}: {err}. Details are in {folder.log_path}.")
-        return 1
+
+    return with_final_status(work, folder.log_status, folder.log_path)
