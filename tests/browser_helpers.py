@@ -1,7 +1,7 @@
 """What the browser tests share: a `streamlit run app.py` server, Debian's Chromium, page helpers.
 
 Used by test_browser.py (the main journey), test_browser_multiuser.py (three users at once)
-and the server-restart test in test_hostile.py.
+and test_browser_restart.py (a server that dies during a run).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the data-stage tests share: small generated images, class folders, zips, the limit settings.
 
 Used by the tests of tlcore.data (test_data_*.py), test_archive.py, test_images.py and
-test_hostile.py. ``default_limits`` is an autouse fixture: a module that imports it runs every
+test_pages_hostile.py, test_limits.py and test_cli_commands.py. ``default_limits`` is an autouse fixture: a module that imports it runs every
 test from the default ``TLCORE_MAX_*`` limits, whatever the environment says.
 """
 

@@ -84,11 +84,24 @@ def test_warnings_are_findings_with_their_fix_and_the_paths_concerned(tmp_path):
     assert leak.paths == ("train/b/005.png", "val/b/leaked.png")
     skipped = next(w for w in report.warnings if "skipped" in w.problem)
     assert skipped == Finding("1 file was skipped (listed under skipped files)",
-                              "convert them to JPEG or PNG or remove them.", ("train/a/notes.txt",))
+                              "remove it: only pictures can be used.", ("train/a/notes.txt",))
     values = json.loads(json.dumps(report.to_dict()))
     assert all(set(w) == {"problem", "fix", "paths"} for w in values["warnings"])
     assert {"problem": leak.problem, "fix": leak.fix, "paths": list(leak.paths)} in values["warnings"]
     assert f"  - {leak.problem}; {leak.fix}" in report.to_text()
+
+
+def test_the_skipped_files_finding_says_the_fix_only_when_every_file_shares_it(tmp_path):
+    _classes(tmp_path, {"a": 10, "b": 10})
+    (tmp_path / "a/notes.txt").write_text("not a picture")
+    (tmp_path / "b/readme.txt").write_text("not a picture either")
+    same = next(w for w in load_dataset(tmp_path).report.warnings if "skipped" in w.problem)
+    assert same.fix == "remove them: only pictures can be used." and len(same.paths) == 2
+    wrapped = tmp_path.parent / "wrapped"
+    shutil.copytree(tmp_path, wrapped / "top")
+    shutil.copy(wrapped / "top/a/000.png", wrapped / "top/loose.png")  # beside the class folders
+    mixed = next(w for w in load_dataset(wrapped).report.warnings if "skipped" in w.problem)
+    assert "convert" not in mixed.fix and "beside it" in mixed.fix and "top/loose.png" in "".join(mixed.paths)
 
 
 def test_a_report_saved_before_findings_were_objects_reads_back(tmp_path):

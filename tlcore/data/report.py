@@ -245,11 +245,18 @@ def _copies(
 
 
 def _skipped(skipped: list[SkippedFile]) -> list[Finding]:
-    unusable = sorted(s.path for s in skipped if not s.ignored)
+    unusable = sorted((s for s in skipped if not s.ignored), key=lambda s: s.path)
     if not unusable:
         return []
+    fixes = {s.fix for s in unusable if s.fix}
+    # Each skipped file carries its own fix; one sentence for all of them fits only when they agree.
+    if len(fixes) == 1:
+        fix = next(iter(fixes)).replace(" it", " them", 1) if len(unusable) > 1 else next(iter(fixes))
+        fix = fix.rstrip(".") + "."
+    else:
+        fix = "fix each as the list of skipped files says beside it."
     return [Finding(
         f"{len(unusable)} file{'s were' if len(unusable) > 1 else ' was'} skipped (listed under skipped files)",
-        "convert them to JPEG or PNG or remove them.",
-        tuple(unusable),
+        fix,
+        tuple(s.path for s in unusable),
     )]

@@ -11,15 +11,12 @@ processes do.
 
 from __future__ import annotations
 
-from ..runs import (RunStatus, cancel_run, list_runs, mark_interrupted, process_alive, read_events,
-                    run_status)
+from ..runs import RunStatus, cancel_run, list_runs, mark_interrupted, read_events, run_status
 from .export_job import ExportStatus, export_status, start_export
 from .launch import new_run_dir, start_run
 from .queue import default_lock_path, run_job
 from .standby import (ensure_standby, ready_standby, run_standby, standby_idle_seconds, stop_standbys,
                       warm_worker_enabled)
-
-_pid_alive = process_alive  # the name callers of the old tlcore/jobs.py used
 
 __all__ = ["ExportStatus", "RunStatus", "cancel_run", "default_lock_path", "ensure_standby", "export_status",
            "list_runs", "mark_interrupted", "new_run_dir", "read_events", "ready_standby", "run_job", "run_standby",
