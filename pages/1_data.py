@@ -133,25 +133,21 @@ with tab_folder:
             _load(folder, f"the folder “{folder.name}”", folder.name)
         load_failed = True  # _load reruns the page when it worked
 
-def _upload_name(folder: Path) -> str:
-    """The zip an extracted dataset came from, by its name (the one shared files use too)."""
-    return dataset_name(folder)
-
-
 with tab_earlier:
     earlier = ui.earlier_uploads()  # only uploads that loaded; the one in use first (preselected)
     current_upload = ui.upload_folder(ui.dataset_source())
     if st.session_state.get("_data_earlier_in_use") != current_upload:  # a new dataset in use: preselect it
         st.session_state["_data_earlier_in_use"] = current_upload
         st.session_state.pop("data_earlier", None)
-    names = {folder: _upload_name(Path(folder)) + ("  (in use)" if folder == current_upload else "")
+    names = {folder: dataset_name(folder) + ("  (in use)" if folder == current_upload else "")
              for folder in earlier}
     if not earlier:
         st.caption("Datasets you upload are kept here, so you can come back to them later.")
     else:
         chosen = st.selectbox("Earlier uploads", earlier, index=0, format_func=names.__getitem__, key="data_earlier")
         if st.button("Use this dataset", icon=":material/check:", key="data_use_earlier"):
-            _load(Path(chosen), f"“{_upload_name(Path(chosen))}”", _upload_name(Path(chosen)))
+            chosen_name = dataset_name(chosen)
+            _load(Path(chosen), f"“{chosen_name}”", chosen_name)
             load_failed = True  # _load reruns the page when it worked
 
 with st.expander("Validation settings", icon=":material/tune:"):

@@ -30,14 +30,14 @@ def _layers(backbone: str, image_size: int | None, backbone_file: str | None) ->
 
 
 @st.cache_data(max_entries=64, show_spinner="Counting the model's parameters…")
-def _summary(config_json: str, num_classes: int, num_train_images: int, measure: bool = False) -> dict:
-    return dict(model_summary(TrainConfig.from_dict(json.loads(config_json)), num_classes, num_train_images,
-                              measure=measure))
+def _summary(config_json: str, num_classes: int, num_train_images: int) -> dict:
+    return dict(model_summary(TrainConfig.from_dict(json.loads(config_json)), num_classes, num_train_images))
 
 
 @st.cache_data(max_entries=64, show_spinner="Timing a few training steps on this computer…")
 def _timing(config_json: str, num_classes: int, num_train_images: int) -> dict:
-    return _summary(config_json, num_classes, num_train_images, measure=True)
+    return dict(model_summary(TrainConfig.from_dict(json.loads(config_json)), num_classes, num_train_images,
+                              measure=True))
 
 
 @st.cache_data(max_entries=32, show_spinner="Making preview…")

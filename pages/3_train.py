@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from tlcore import TrainConfig, cancel_run, ensure_standby, events, list_runs, overfitting, start_run
+from tlcore import TrainConfig, cancel_run, dataset_name, ensure_standby, events, list_runs, overfitting, start_run
 
 ui.page_header(
     "train",
@@ -28,7 +28,7 @@ if dataset is None:
 else:
     source = ui.dataset_source()
     if source and config.data != source:
-        config = ui.update_config(data=source, data_name=ui.dataset_display_name(source))
+        config = ui.update_config(data=source, data_name=dataset_name(source, ui.dataset_display_name(source)))
     st.markdown(config.describe(num_classes=len(ui.class_names(dataset))))
     st.caption("Change any of this on the **Model** page.")
     # A training process warms up (imports TensorFlow) while the user reads this, so that

@@ -148,7 +148,6 @@ with c3:
     _download(DOWNLOADS["config"], run.config_path, "dl_config", data=lambda: shareable_run_config(run.path))
 
 measured = ui.call(export_accuracy, run.path, what="reading the exported models' accuracy")
-SPLIT_WORDS = {"val": "validation", "test": "test", "train": "training"}
 quant_help = None  # the table's words, until the 8-bit model has been measured
 if measured:
     quant_help = (f"About 4× smaller. Accuracy measured at export: {measured['tflite_int8']:.1%} "
@@ -176,7 +175,7 @@ if measured:
     if measured.get("disagree") is not None:
         a3.metric("Pictures they answer differently", f"{int(measured['disagree'])}")
     which = " ".join(part for part in (f"{int(measured['images']):,}" if measured.get("images") else "",
-                                       SPLIT_WORDS.get(measured.get("split"), str(measured.get("split") or "")))
+                                       ui.SPLIT_NAMES.get(measured.get("split"), str(measured.get("split") or "")))
                      if part)
     st.caption(f"Both measured on the same {which} pictures. With few pictures, one picture is several points: "
                "small differences can be chance.")
@@ -187,7 +186,7 @@ job = ui.call(export_status, run.path, what="reading the export's progress")
 busy = bool(job and job.active)
 b1, b2 = st.columns(2)
 with b1:
-    made = (run.export_dir / DOWNLOADS["savedmodel-zip"].file_name).is_file()
+    made = DOWNLOADS["savedmodel-zip"] in present
     if st.button("Make SavedModel, TFLite and model card" + (" again" if made else ""), icon=":material/build:",
                  key="runs_make_export", width="stretch", disabled=busy):
         busy = ui.attempt(start_export, run.path, None, workspace=ws, what="starting the export")

@@ -61,7 +61,7 @@ def test_missing_imagenet_weights_offline_names_file_and_folder(monkeypatch):
     # Point any download at a closed local port: no network is ever reached.
     for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
         monkeypatch.setenv(var, "http://127.0.0.1:9")
-    from tlcore.backbones import keras_models_dir
+    from tlcore.weights import keras_models_dir
 
     assert not (keras_models_dir() / "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5").exists()
     with pytest.raises(TLCoreError) as err:

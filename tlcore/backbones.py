@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import TLCoreError
-from .weights import download_error, import_weights, keras_home, keras_models_dir  # noqa: F401  (re-exported)
+from .weights import download_error
 
 # How each family scales RGB 0-255 inputs (what its keras.applications preprocess_input does).
 #   tf:    x / 127.5 - 1

@@ -1,8 +1,8 @@
 """Training progress as Keras callbacks.
 
 The trainer turns Keras's hooks into plain event dicts (schema: :mod:`tlcore.events`) and
-hands them to listeners: the run's event log (:class:`EventLog`, through
-:class:`tlcore.runs.RunFolder`), a CLI progress bar, a page. Stopping is
+hands them to listeners: the run's event log (:meth:`tlcore.runs.RunFolder.emit`), a CLI
+progress bar, a page. Stopping is
 ``model.stop_training = True``, checked after every batch; :class:`BestWeights` keeps (and
 checkpoints) the best weights of a stage.
 """
@@ -17,8 +17,7 @@ import keras
 import numpy as np
 
 from . import events as ev
-from .events import Emit, Event
-from .runs import RunFolder
+from .events import Emit
 
 _BATCH_EVENT_INTERVAL_S = 0.5  # throttle: enough for a live curve, small event logs
 
@@ -31,20 +30,6 @@ def _clean(logs: dict | None) -> dict:
         except (TypeError, ValueError):
             continue
     return out
-
-
-class EventLog:
-    """Appends every event to the run folder's event stream (one JSON object per line)."""
-
-    def __init__(self, run_dir: str | Path | RunFolder):
-        self.folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
-
-    @property
-    def path(self) -> Path:
-        return self.folder.events_path
-
-    def __call__(self, event: Event) -> None:
-        self.folder.emit(event)
 
 
 class ProgressEvents(keras.callbacks.Callback):

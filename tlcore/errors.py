@@ -8,6 +8,10 @@ whose message says what is wrong *and* how to fix it. Pages show ``str(err)`` wi
 from __future__ import annotations
 
 
+# Exit statuses of the command line and of job processes.
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USER_ERROR = 0, 1, 2
+
+
 class TLCoreError(ValueError):
     """A problem with the user's input or environment, with the fix in the message."""
 

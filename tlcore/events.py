@@ -30,7 +30,6 @@ STAGE = "stage"
 BATCH = "batch"
 EPOCH = "epoch"
 FINE_TUNE_RESULT = "fine_tune_result"
-TYPES = (STATUS, STAGE, BATCH, EPOCH, FINE_TUNE_RESULT)
 
 # Run statuses: a run is queued, then running, then ends in one of FINAL.
 QUEUED = "queued"

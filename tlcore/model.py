@@ -262,6 +262,15 @@ def split_for_fine_tuning(base) -> BaseSplit | None:
     return None
 
 
+def boundary_classifier(parts: ClassifierParts, split: BaseSplit):
+    """The top of the base and the head, from the boundary's activations: what fine-tuning on a
+    cached frozen bottom trains (its weights are those of ``parts.model``)."""
+    import keras
+
+    boundary = keras.Input(split.shape)
+    return keras.Model(boundary, parts.head(parts.pool(split.top(boundary, training=False))))
+
+
 def count_params(model) -> tuple[int, int]:
     """(trainable, frozen) parameter counts."""
     trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
@@ -302,8 +311,6 @@ def model_summary(config: TrainConfig, num_classes: int, num_train_images: int =
     import dataclasses
     import time as _time
 
-    import keras
-
     scratch = config.from_scratch
     probe = dataclasses.replace(config, weights="none")  # same shapes, no download needed
     parts = build_classifier(probe, num_classes, from_scratch=scratch)
@@ -318,13 +325,11 @@ def model_summary(config: TrainConfig, num_classes: int, num_train_images: int =
         "from_scratch": scratch,
     }
     fine_tuning = config.mode == "fine-tune" and not scratch
-    split = None
     if fine_tuning:
         unfrozen = unfreeze_top(parts.base, config.fine_tune_layers, config.fine_tune_from)
         ft_trainable, ft_frozen = count_params(parts.model)
         summary.update(fine_tune_trainable_params=ft_trainable, fine_tune_frozen_params=ft_frozen,
                        fine_tune_layers_unfrozen=unfrozen)
-        split = split_for_fine_tuning(parts.base) if config.feature_cache else None
     if not measure:
         return summary
     rng = np.random.default_rng(0)
@@ -352,9 +357,10 @@ def model_summary(config: TrainConfig, num_classes: int, num_train_images: int =
     if fine_tuning:
         unfreeze_top(parts.base, config.fine_tune_layers, config.fine_tune_from)
         ft_augment, views = config.fine_tune_augmented, config.fine_tune_views_used
+        # Split only when timing: the two sub-models it builds are not needed for the counts.
+        split = split_for_fine_tuning(parts.base) if config.feature_cache else None
         if split is not None:
-            boundary = keras.Input(split.shape)
-            top = keras.Model(boundary, parts.head(parts.pool(split.top(boundary, training=False))))
+            top = boundary_classifier(parts, split)
             acts = rng.normal(size=(batch, *split.shape)).astype("float32")
             # each epoch trains on one cached view of every image (views cycle by epoch)
             ft_epoch = _epoch_seconds(top, acts, labels, n, n_val)

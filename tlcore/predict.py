@@ -8,7 +8,6 @@ prediction here matches what the run's evaluation saw.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from .export.formats import FILE_NAMES, SAVED_MODEL_PB
 from .images import load_image, open_image, resize_image
 from .model import resolve_image_size
 from .model_info import model_image_size
+from .runfiles import read_json
 from .runs import CONFIG, LABELS, MODEL, RunFolder
 from .safety import load_model_safely
 from .tflite import run_tflite, tflite_interpreter
@@ -30,13 +30,6 @@ _BATCH = 32  # images decoded and run at a time: bounded memory for any number o
 
 
 # ---------------------------------------------------------------- finding the pieces
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
 
 
 def _nearby(model_path: Path, name: str) -> Path | None:
@@ -52,7 +45,7 @@ def _nearby(model_path: Path, name: str) -> Path | None:
 
 def _find_labels(model_path: Path) -> list[str] | None:
     path = _nearby(model_path, LABELS)
-    labels = _read_json(path) if path else None
+    labels = read_json(path) if path else None
     if isinstance(labels, list) and all(isinstance(x, (str, int)) for x in labels):
         return [str(x) for x in labels]
     return None
@@ -61,11 +54,11 @@ def _find_labels(model_path: Path) -> list[str] | None:
 def _find_image_size(model_path: Path) -> int | None:
     """The training size from model_info.json (exports) or config.json (runs) nearby."""
     info_path = _nearby(model_path, FILE_NAMES["info"])
-    info = _read_json(info_path) if info_path else None
+    info = read_json(info_path) if info_path else None
     if isinstance(info, dict) and info.get("image_size"):
         return int(info["image_size"])
     config_path = _nearby(model_path, CONFIG)
-    config = _read_json(config_path) if config_path else None
+    config = read_json(config_path) if config_path else None
     if isinstance(config, dict) and ("backbone" in config or "image_size" in config):
         try:
             return resolve_image_size(TrainConfig.from_dict(config))

@@ -27,7 +27,7 @@ STATUS_WORDS = {
     ev.CANCELLED: "Cancelled",
     ev.INTERRUPTED: "Failed: interrupted (its process stopped; the last checkpoint is kept)",
 }
-_SPLIT_WORDS = {"train": "training", "val": "validation", "test": "test"}
+SPLIT_WORDS = {"train": "training", "val": "validation", "test": "test"}  # a split in words
 
 
 # --------------------------------------------------------------------------- words and numbers
@@ -282,7 +282,7 @@ def _feature_progress(tally: _Tally, features: _FeaturePass, config: "TrainConfi
     if rate:
         waited = max(0.0, now - features.t) if features.t is not None else 0.0
         seconds_left = max(0.0, (features.total - features.done) / rate - waited)
-    what = _SPLIT_WORDS.get(features.split, features.split or "your")
+    what = SPLIT_WORDS.get(features.split, features.split or "your")
     copy = f", augmented copy {features.view}" if features.view else ""
     unit = "pictures" if features.counts_images else "batches"
     text = f"Computing features of the {what} pictures{copy}: {features.done:,.0f} of {features.total:,.0f} {unit}"

@@ -44,6 +44,14 @@ def append_jsonl(path: str | Path, record: dict[str, Any]) -> None:
         os.fsync(fh.fileno())
 
 
+def read_json(path: str | Path) -> Any:
+    """A JSON file's value, or None when it is missing, unreadable or not valid JSON."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # ValueError: JSONDecodeError and UnicodeDecodeError
+        return None
+
+
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Read a JSON-lines file, ignoring a torn last line left by a killed writer."""
     records = []

@@ -20,7 +20,6 @@ No other module spells these names: they ask a :class:`RunFolder`.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -31,7 +30,7 @@ from typing import Any, Iterable
 from . import events as ev
 from .config import TrainConfig, load_config, save_config
 from .errors import TLCoreError
-from .runfiles import append_jsonl, read_jsonl, write_json_atomic
+from .runfiles import append_jsonl, read_json, read_jsonl, write_json_atomic
 
 CONFIG = "config.json"
 EVENTS = "events.jsonl"
@@ -51,17 +50,10 @@ FEATURES_TABLE = "features.parquet"  # written into EXPORT_DIR on request
 EXPORT_EVENTS = "events.jsonl"  # in EXPORT_DIR: the export job's own status events
 EXPORT_LOG = "log.txt"  # in EXPORT_DIR: the export job's output
 
-# Statuses (the event schema owns them; re-exported here for readers of runs).
-ACTIVE, FINAL, STATUSES = ev.ACTIVE, ev.FINAL, ev.STATUSES
+ACTIVE, FINAL = ev.ACTIVE, ev.FINAL  # statuses: the event schema owns them
 
+JOB_MODULE = "tlcore.jobs"  # job processes run ``python -m JOB_MODULE``; process_alive looks for it
 _FRESH_S = 10.0  # a run whose job has not written its pid yet counts as starting for this long
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 def _slug(text: str) -> str:
@@ -163,25 +155,25 @@ class RunFolder:
 
     def config_dict(self) -> dict:
         """The saved settings as a plain dict ({} when missing or unreadable): for display."""
-        value = _read_json(self.config_path)
+        value = read_json(self.config_path)
         return value if isinstance(value, dict) else {}
 
     def labels(self) -> list[str] | None:
-        value = _read_json(self.labels_path)
+        value = read_json(self.labels_path)
         return [str(c) for c in value] if isinstance(value, list) else None
 
     def write_labels(self, classes: Iterable[str]) -> None:
         write_json_atomic(self.labels_path, list(classes))
 
     def evaluation(self) -> dict | None:
-        value = _read_json(self.evaluation_path)
+        value = read_json(self.evaluation_path)
         return value if isinstance(value, dict) else None
 
     def write_evaluation(self, evaluation: dict) -> None:
         write_json_atomic(self.evaluation_path, evaluation)
 
     def data_report(self) -> dict | None:
-        value = _read_json(self.data_report_path)
+        value = read_json(self.data_report_path)
         return value if isinstance(value, dict) else None
 
     def write_data_report(self, report: dict) -> None:
@@ -217,7 +209,7 @@ class RunFolder:
         append_jsonl(self.export_events_path, ev.status_event(status, message, **fields))
 
     def job_pid(self) -> int | None:
-        value = _read_json(self.job_path)
+        value = read_json(self.job_path)
         pid = value.get("pid") if isinstance(value, dict) else None
         return pid if isinstance(pid, int) else None
 
@@ -301,7 +293,7 @@ class RunStatus:
             self.stage, self.stage_message = event.get("stage"), event.get("message")
 
 
-def process_alive(pid: int | None, command_word: bytes = b"tlcore.jobs") -> bool:
+def process_alive(pid: int | None) -> bool:
     """The job process ``pid`` is still running (and is a tlcore job, not a reused pid)."""
     if not pid:
         return False
@@ -320,7 +312,7 @@ def process_alive(pid: int | None, command_word: bytes = b"tlcore.jobs") -> bool
         if state in (b"Z", b"X"):
             return False
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return command_word in fh.read()
+            return JOB_MODULE.encode() in fh.read()
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
     except OSError:  # no /proc (not Linux): fall back to a signal-0 probe

@@ -7,20 +7,14 @@ and deletes the file again when it is refused, so nothing unusable stays behind.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from .backbones import list_layers
 from .errors import TLCoreError
 from .runfiles import write_bytes_atomic
-from .workspace import Workspace
+from .workspace import Workspace, safe_filename
 
 SUFFIXES = (".keras", ".h5")
-
-
-def _safe_name(name: str) -> str:
-    """A plain file name (no folders, no odd characters) for the uploaded file."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._")[:100] or "backbone.keras"
 
 
 def save_user_backbone(workspace: Workspace, file_name: str, content: bytes) -> Path:
@@ -36,7 +30,7 @@ def save_user_backbone(workspace: Workspace, file_name: str, content: bytes) -> 
             "upload a model file whose name ends in .keras or .h5 (a network saved by Keras). "
             "Pictures go on the Data page.",
         )
-    target = workspace.uploads_dir / "backbones" / _safe_name(file_name)
+    target = workspace.uploads_dir / "backbones" / safe_filename(file_name, "backbone.keras")
     try:
         write_bytes_atomic(target, content)
         list_layers(str(target))  # tlcore.safety refuses files that would run code, then Keras reads it

@@ -138,3 +138,10 @@ def data_roots(workspace: Workspace | None = None) -> list[Path]:
     if workspace is not None:
         roots.append(workspace.root)
     return roots
+
+
+def safe_filename(name: str, default: str = "upload") -> str:
+    """A plain file name for an uploaded file (no folders, no odd characters)."""
+    base = Path(str(name or "")).name
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._")
+    return base[:100] or default

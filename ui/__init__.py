@@ -17,13 +17,13 @@ public API. The modules:
 
 from __future__ import annotations
 
-from tlcore import compact_number, epoch_rows, fine_tune_words, format_seconds, progress_of, time_left_words
+from tlcore import epoch_rows, fine_tune_words, format_seconds, progress_of, safe_filename
 
 from .backbones import backbone_comparison
 from .calls import attempt, call, error_message
-from .charts import confusion_figure, counts_figure, curves_figure, probability_figure
+from .charts import SPLIT_NAMES, confusion_figure, counts_figure, curves_figure, probability_figure
 from .datasets import (class_names, current_dataset, dataset_display_name, dataset_source, earlier_uploads,
-                       file_stamp, first_image, picture_thumbnail, remember_dataset, require_dataset, safe_filename,
+                       file_stamp, first_image, picture_thumbnail, remember_dataset,
                        sample_label, samples_of, thumbnail, upload_folder)
 from .fmt import format_params, speed_metric
 from .frame import configure_page, device_description, flash, frame, next_step, page_header, show_flash
@@ -34,14 +34,14 @@ from .state import (SESSION_PARAM, clamp_state, current_config, load_state, new_
                     update_config, valid_session_id, widget_default, workspace)
 
 __all__ = [
-    "APP_TITLE", "PAGES", "PAGE_BY_URL", "PageInfo", "SESSION_PARAM", "STATUS_COLOR", "STATUS_ICON", "STATUS_WORDS",
-    "attempt", "backbone_comparison", "backbone_name", "call", "clamp_state", "class_names", "compact_number", "configure_page",
+    "APP_TITLE", "PAGES", "PAGE_BY_URL", "PageInfo", "SESSION_PARAM", "SPLIT_NAMES", "STATUS_COLOR", "STATUS_ICON", "STATUS_WORDS",
+    "attempt", "backbone_comparison", "backbone_name", "call", "clamp_state", "class_names", "configure_page",
     "confusion_figure", "counts_figure", "current_config", "current_dataset", "curves_figure", "dataset_display_name",
     "dataset_source", "device_description", "earlier_uploads", "epoch_rows", "error_message", "file_stamp",
     "fine_tune_words", "finished_run_ids", "first_image", "flash", "format_params", "format_seconds", "frame",
     "load_state", "new_session_id", "next_step", "page_header", "pick_finished_run", "picture_thumbnail",
-    "probability_figure", "progress_of", "remember_dataset", "require_dataset", "run_config", "run_dir", "run_folder",
+    "probability_figure", "progress_of", "remember_dataset", "run_config", "run_dir", "run_folder",
     "run_label", "safe_filename", "sample_label", "samples_of", "save_state", "session_id", "show_flash",
-    "speed_metric", "thumbnail", "time_left_words", "update_config", "upload_folder", "valid_session_id",
+    "speed_metric", "thumbnail", "update_config", "upload_folder", "valid_session_id",
     "widget_default", "workspace",
 ]

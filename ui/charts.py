@@ -5,6 +5,8 @@ Figures only; the pages decide where they go. Plotly loads on first use.
 
 from __future__ import annotations
 
+from tlcore import SPLIT_WORDS
+
 
 def _epoch_step(epochs: int) -> int:
     """Label every epoch up to 12, then every 2nd, 5th, 10th… so at most about 10 labels show."""
@@ -87,7 +89,7 @@ def probability_figure(guesses: list[tuple[str, float]]):
 
 
 SPLIT_COLORS = {"train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c"}
-SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
+SPLIT_NAMES = SPLIT_WORDS
 
 
 def counts_figure(counts: dict[str, dict[str, int]], classes: list[str]):

@@ -7,14 +7,12 @@ the validation settings and the folder's time stamp), so every page reads the sa
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 import streamlit as st
 
-from tlcore import TLCoreError, Workspace, dataset_name, list_runs, load_dataset, open_image
+from tlcore import TLCoreError, Workspace, dataset_name, load_dataset, open_image, run_folders
 
-from .nav import PAGES
 from .state import current_config, load_state, save_state, update_config, workspace
 
 log = logging.getLogger("transfer_studio")
@@ -89,7 +87,7 @@ def earlier_uploads() -> list[str]:
     state = load_state()
     found = [upload_folder(state.get("dataset")), *state.get("loaded_uploads", [])]
     try:
-        found += [upload_folder((r.config or {}).get("data")) for r in list_runs(workspace().runs_dir)]
+        found += [upload_folder(f.config_dict().get("data")) for f in run_folders(workspace().runs_dir)]
     except Exception:
         log.exception("listing runs for earlier uploads")
     unique = []
@@ -120,16 +118,6 @@ def dataset_display_name(root: str | None) -> str:
     if state.get("dataset") == root and state.get("dataset_name"):
         return str(state["dataset_name"])
     return Path(root).name or str(root)
-
-
-def require_dataset():
-    """Return the dataset, or show how to pick one and stop the page."""
-    dataset = current_dataset()
-    if dataset is None:
-        st.info("No images chosen yet. Start on the **Data** page: upload a zip or pick a folder.", icon=":material/info:")
-        st.page_link(PAGES[0].path, label="Go to Data", icon=":material/photo_library:")
-        st.stop()
-    return dataset
 
 
 def class_names(dataset) -> list[str]:
@@ -166,9 +154,3 @@ def thumbnail(path: str, size: int = 160, stamp: float = 0.0):
     """A small RGB thumbnail (aspect kept, EXIF orientation applied) or None when unreadable."""
     return picture_thumbnail(path, size)
 
-
-def safe_filename(name: str, default: str = "upload") -> str:
-    """A plain file name for an uploaded file (no folders, no odd characters)."""
-    base = Path(str(name or "")).name
-    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._")
-    return base[:100] or default

@@ -17,7 +17,7 @@ Keras) are imported inside the commands, so ``--help`` is instant.
 
 from __future__ import annotations
 
-from .common import EXIT_OK, EXIT_UNEXPECTED, EXIT_USER_ERROR
+from ..errors import EXIT_OK, EXIT_UNEXPECTED, EXIT_USER_ERROR
 from .entry import main
 from .parser import build_parser
 

@@ -1,4 +1,4 @@
-"""What every command shares: exit statuses, JSON output, the workspace flag, user paths.
+"""What every command shares: JSON output, the workspace flag, user paths.
 
 Exit status: 0 on success (a cancelled training run included), 2 for a problem with the
 input (the message says how to fix it), 1 for an unexpected error (with where the details are).
@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-EXIT_OK, EXIT_UNEXPECTED, EXIT_USER_ERROR = 0, 1, 2
 WEIGHT_KEYWORDS = ("imagenet", "none")  # values of --weights that are not paths
 
 

@@ -13,8 +13,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from ..errors import TLCoreError
-from .common import EXIT_UNEXPECTED, EXIT_USER_ERROR
+from ..errors import EXIT_UNEXPECTED, EXIT_USER_ERROR, TLCoreError
 from .parser import build_parser
 from .quiet import import_tensorflow_quietly, quiet_tensorflow
 

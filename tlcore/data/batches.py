@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..images import ImageProblem, load_image
-from .files import Progress
+from .files import Progress, default_workers
 from .split import Sample
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def decode_all(
     def fill(i: int) -> None:
         out[i] = _load_or_black(paths[i], image_size)  # written in place: no second copy
 
-    with ThreadPoolExecutor(max_workers=workers or min(16, 2 * (os.cpu_count() or 1))) as pool:
+    with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
         for done, _ in enumerate(pool.map(fill, range(total)), start=1):
             if progress and (done % step == 0 or done == total):
                 progress(done, total, f"Decoded {done} of {total} images")

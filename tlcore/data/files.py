@@ -22,6 +22,11 @@ Problem = tuple[str, str]  # (reason, fix) of a file that cannot be used
 _HASH_CHUNK = 1 << 20
 
 
+def default_workers() -> int:
+    """Threads for decoding images: decoding releases the GIL, so a few per core pay off."""
+    return min(16, 2 * (os.cpu_count() or 1))
+
+
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes, read in chunks."""
     digest = hashlib.sha256()
@@ -46,7 +51,7 @@ def inspect_files(paths: list[str], progress: Progress | None) -> tuple[dict[str
     if not total:
         return hashes, problems
     step = max(1, total // 100)
-    with ThreadPoolExecutor(max_workers=min(16, 2 * (os.cpu_count() or 1))) as pool:
+    with ThreadPoolExecutor(max_workers=default_workers()) as pool:
         futures = {pool.submit(_inspect_one, p): p for p in paths}
         for done, future in enumerate(as_completed(futures), start=1):
             path = futures[future]

@@ -18,7 +18,7 @@ from .._lazy import lazy_attributes
 
 _LAZY = {
     "DOWNLOADS": "formats", "EXPORT_FORMATS": "formats", "ExportFormat": "formats", "FILES": "formats",
-    "FILE_NAMES": "formats", "FORMATS": "formats", "FORMAT_CHOICES": "formats", "FORMAT_HELP": "formats",
+    "FILE_NAMES": "formats", "FORMATS": "formats", "FORMAT_CHOICES": "formats",
     "normalize_formats": "formats",
     "build_model_card": "card",
     "export_accuracy": "accuracy", "measure_int8_accuracy": "accuracy",

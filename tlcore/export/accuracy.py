@@ -8,7 +8,6 @@ run's validation images again (:func:`validation_images`), runs both models on t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from ..data import decode_all, load_dataset
 from ..errors import TLCoreError
+from ..runfiles import read_json
 from ..runs import RunFolder
 from ..tflite import run_tflite, tflite_interpreter
 from ..workspace import Workspace, default_workspace
@@ -121,10 +121,7 @@ def export_accuracy(run_dir: str | Path) -> dict | None:
         export_dir = Path(run_dir)
     if not (export_dir / FILE_NAMES["tflite-quant"]).is_file():
         return None
-    try:
-        info = json.loads((export_dir / FILE_NAMES["info"]).read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # missing or damaged: nothing measured to show
-        return None
+    info = read_json(export_dir / FILE_NAMES["info"])  # missing or damaged: nothing measured to show
     accuracy = info.get("accuracy") if isinstance(info, dict) else None
     if not isinstance(accuracy, dict) or accuracy.get("tflite_int8") is None:
         return None

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Sequence
 
 from ..config import TrainConfig
 from ..findings import Finding
+from ..progress import SPLIT_WORDS
 from .formats import DOWNLOADS, EXPORT_FORMATS
 
 _LABELS = DOWNLOADS["labels"].file_name
@@ -169,7 +170,7 @@ def _accuracy_line(accuracy: dict) -> str:
     if accuracy.get("tflite_int8") is None:
         return (f"- The 8-bit model's accuracy was not measured: {accuracy.get('not_measured', 'unknown reason')}. "
                 f"Compare it with `{_TFLITE}` on your own images before relying on it.")
-    split = {"val": "validation", "test": "test"}.get(accuracy["split"], accuracy["split"])
+    split = SPLIT_WORDS.get(accuracy["split"], accuracy["split"])
     n, differ = accuracy["images"], accuracy.get("disagree", 0)
     return (f"- Measured at export: float: {100 * accuracy['float']:.1f} %, 8-bit TFLite: "
             f"{100 * accuracy['tflite_int8']:.1f} % on {n} {split} images; the two give a different answer "
@@ -211,7 +212,7 @@ def _files_section(files: dict[str, Path]) -> list[str]:
     return out + [f"- `{_LABELS}`: the class names, in output order", ""]
 
 
-def _usage_section(size: int | None, tflite_note: str, files: dict[str, Path]) -> list[str]:
+def _usage_section(tflite_note: str, files: dict[str, Path]) -> list[str]:
     out = ["## How to use it", "",
            "Every format takes `uint8` RGB pixels (0-255) and returns probabilities in the order of "
            f"`{_LABELS}`. Do **not** rescale or normalise the pixels yourself.", ""]
@@ -304,7 +305,7 @@ def build_model_card(
         out += _settings_section(config)
     if files:
         out += _files_section(files)
-    out += _usage_section(image_size, tflite_note, files)
+    out += _usage_section(tflite_note, files)
     out += _limitations_section()
     return "\n".join(out)
 

@@ -82,7 +82,6 @@ DOWNLOADS: dict[str, ExportFormat] = {f.name: f for f in (
 
 FILES: dict[str, ExportFormat] = {**EXPORT_FORMATS, **DOWNLOADS}  # every entry, by key
 FILE_NAMES: dict[str, str] = {key: f.file_name for key, f in FILES.items()}
-FORMAT_HELP: dict[str, str] = {key: f.detail for key, f in EXPORT_FORMATS.items()}  # views of the table
 SAVED_MODEL_PB = "saved_model.pb"  # what marks a folder as a SavedModel (TensorFlow's name)
 
 _ALIASES = {"saved-model": "savedmodel", "tflite-quantized": "tflite-quant", "quant": "tflite-quant"}
@@ -112,5 +111,5 @@ def normalize_formats(formats: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(f for f in FORMATS if f in wanted)
 
 
-__all__ = ["DOWNLOADS", "EXPORT_FORMATS", "FILES", "FILE_NAMES", "FORMATS", "FORMAT_CHOICES", "FORMAT_HELP", "SAVED_MODEL_PB",
+__all__ = ["DOWNLOADS", "EXPORT_FORMATS", "FILES", "FILE_NAMES", "FORMATS", "FORMAT_CHOICES", "SAVED_MODEL_PB",
            "ExportFormat", "normalize_formats"]

@@ -26,10 +26,10 @@ from typing import Iterable
 from .. import events as ev
 from ..errors import TLCoreError
 from ..export.formats import normalize_formats
-from ..runs import RunFolder
+from ..runs import JOB_MODULE, RunFolder
 from ..workspace import Workspace, default_workspace_root
 from .outcome import with_final_status
-from .queue import JOB_MODULE, job_env
+from .queue import job_env, lock_is_free
 
 FEATURES = "features"  # the key of the features table in ExportStatus.files
 _INTERRUPTED = ("The export stopped unexpectedly (its process was killed, or the server restarted). "
@@ -85,21 +85,6 @@ def _try_lock(folder: RunFolder) -> int | None:
             time.sleep(0.02)
     os.close(fd)
     return None
-
-
-def _export_job_alive(folder: RunFolder) -> bool:
-    """Whether an export job holds the run's export lock (a probe that holds nothing)."""
-    try:
-        fd = os.open(folder.export_events_path, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
 
 
 def start_export(run_dir: str | Path, formats: str | Iterable[str] | None, *, features: bool = False,
@@ -167,7 +152,7 @@ def export_status(run_dir: str | Path) -> ExportStatus:
             st.ended = event.get("t")
             made.update({key: folder.export_dir / name for key, name in (event.get("files") or {}).items()})
     st.files = {key: path for key, path in made.items() if path.exists()}
-    if st.active and not _export_job_alive(folder):
+    if st.active and lock_is_free(folder.export_events_path):
         st.status, st.message = ev.INTERRUPTED, _INTERRUPTED
     return st
 

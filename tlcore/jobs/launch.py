@@ -15,9 +15,9 @@ from pathlib import Path
 
 from .. import events as ev
 from ..config import TrainConfig
-from ..runs import RunFolder
+from ..runs import JOB_MODULE, RunFolder
 from ..workspace import Workspace, default_workspace_root
-from .queue import JOB_MODULE, default_lock_path, job_env, take_ticket
+from .queue import job_env, lock_or_default, take_ticket
 from .standby import ensure_standby, hand_to_standby, warm_worker_enabled
 
 
@@ -45,7 +45,7 @@ def start_run(config: TrainConfig, runs_dir: str | Path, *, workspace: Workspace
     folder = RunFolder.create(runs_dir, config, name)
     folder.write_config(config)
     folder.log_status(ev.QUEUED, "Waiting to start")
-    lock = Path(lock_path) if lock_path else default_lock_path()
+    lock = lock_or_default(lock_path)
     take_ticket(lock, folder)
     warm = warm and warm_worker_enabled()
     pid = hand_to_standby(lock, folder, workspace.root) if warm else None

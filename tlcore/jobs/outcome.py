@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import events as ev
-from ..errors import TLCoreError
-
-EXIT_OK, EXIT_UNEXPECTED, EXIT_USER_ERROR = 0, 1, 2
+from ..errors import EXIT_UNEXPECTED, EXIT_USER_ERROR, TLCoreError
 
 
 def with_final_status(work: Callable[[], int], log_status: Callable[..., None], log_path: Path) -> int:

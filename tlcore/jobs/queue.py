@@ -6,7 +6,7 @@ lock (an ``flock`` on ``<workspace root>/train.lock``, released by the kernel if
 dies), then trains and records the outcome in the run's events. Tickets live beside the lock in
 ``queue/``, named by the time they were taken; the lock alone would let whichever waiting
 process tries first win. This module also owns what every job process inherits: its command
-(:data:`JOB_MODULE`) and environment (:func:`job_env`).
+(:data:`tlcore.runs.JOB_MODULE`) and environment (:func:`job_env`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,16 @@ from ..runs import RunFolder, run_status
 from ..workspace import Workspace, default_workspace_root
 from .outcome import with_final_status
 
-JOB_MODULE = "tlcore.jobs"  # job processes run ``python -m JOB_MODULE``; tlcore.runs.process_alive looks for it
 _POLL_S = 0.5
 
 
 def default_lock_path() -> Path:
     return default_workspace_root() / "train.lock"
+
+
+def lock_or_default(lock_path: str | Path | None) -> Path:
+    """The training lock given, or the default one."""
+    return Path(lock_path) if lock_path else default_lock_path()
 
 
 def job_env() -> dict[str, str]:

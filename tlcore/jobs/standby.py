@@ -27,8 +27,8 @@ from typing import Callable, Iterator
 
 from ..limits import bad_setting
 from ..runfiles import write_json_atomic
-from ..runs import RunFolder, process_alive
-from .queue import JOB_MODULE, default_lock_path, job_env, lock_is_free, run_job
+from ..runs import JOB_MODULE, RunFolder, process_alive
+from .queue import job_env, lock_is_free, lock_or_default, run_job
 
 WARM_WORKER_ENV = "TLCORE_WARM_WORKER"
 STANDBY_IDLE_ENV = "TLCORE_STANDBY_IDLE_S"
@@ -130,14 +130,10 @@ def _find_standby(folder: Path, fingerprint: str, states: tuple[str, ...]) -> in
     return found[0][0] if found else None
 
 
-def _lock(lock_path: str | Path | None) -> Path:
-    return Path(lock_path) if lock_path else default_lock_path()
-
-
 # ---------------------------------------------------------------- the caller's side
 def ready_standby(lock_path: str | Path | None = None) -> int | None:
     """The pid of a standby that a warm :func:`~tlcore.jobs.start_run` would use now, or None."""
-    return _find_standby(_standby_dir(_lock(lock_path)), _fingerprint(job_env()), (".ready",))
+    return _find_standby(_standby_dir(lock_or_default(lock_path)), _fingerprint(job_env()), (".ready",))
 
 
 @contextmanager
@@ -166,7 +162,7 @@ def ensure_standby(lock_path: str | Path | None = None) -> int | None:
     if not warm_worker_enabled():
         return None
     standby_idle_seconds()  # a bad setting is reported here, not by each standby that would die of it
-    lock = _lock(lock_path)
+    lock = lock_or_default(lock_path)
     folder = _standby_dir(lock)
     env = job_env()
     fingerprint = _fingerprint(env)
@@ -194,7 +190,7 @@ def ensure_standby(lock_path: str | Path | None = None) -> int | None:
 def stop_standbys(lock_path: str | Path | None = None) -> list[int]:
     """Stop the idle standbys of a lock folder (any fingerprint); returns their pids."""
     stopped = []
-    for pid, _, state, path in _standby_entries(_standby_dir(_lock(lock_path))):
+    for pid, _, state, path in _standby_entries(_standby_dir(lock_or_default(lock_path))):
         if state not in _WAITING:
             continue  # claimed: it is about to run a job
         try:

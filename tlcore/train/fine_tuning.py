@@ -79,11 +79,11 @@ def _fine_tune_on_cached_bottom(run: TrainingRun, split, views: int) -> Predicto
     import keras
 
     from ..features import FeatureCache, model_key
+    from ..model import boundary_classifier
 
     config, parts = run.config, run.parts
     bottom = keras.Model(parts.inputs, split.bottom(parts.prep(parts.resize(parts.inputs)), training=False))
-    boundary_input = keras.Input(split.shape)
-    top_model = keras.Model(boundary_input, parts.head(parts.pool(split.top(boundary_input, training=False))))
+    top_model = boundary_classifier(parts, split)
     boundary_cache = FeatureCache(run.workspace.cache_dir, model_key(config, run.size, f"{parts.layer}@{split.boundary}"))
     run.caches.append(boundary_cache)
     # Each epoch sees every image once, as the next cached view (original, then the

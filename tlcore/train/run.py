@@ -77,7 +77,6 @@ def train(
 def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, dataset) -> TrainResult:
     import keras
 
-    from ..callbacks import EventLog
     from ..device import choose_precision_policy
     from ..workspace import default_workspace
 
@@ -88,7 +87,7 @@ def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, d
     listeners = [on_event]
     if folder is not None:
         folder.write_config(config)
-        listeners.insert(0, EventLog(folder))
+        listeners.insert(0, folder.emit)  # the run folder's event stream first
     emit = EventStream(listeners)
 
     emit(ev.status_event(ev.RUNNING, "Preparing data"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..common import EXIT_OK
+from ...errors import EXIT_OK
 
 
 def layers(args) -> int:
@@ -36,7 +36,7 @@ def layers(args) -> int:
 
 
 def weights_import(args) -> int:
-    from ...backbones import import_weights
+    from ...weights import import_weights
 
     dest = import_weights(args.file)
     print(f"Imported {Path(args.file).name} into {dest.parent}")

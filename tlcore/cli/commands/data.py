@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..common import EXIT_OK, apply_flags, print_json, workspace_of
+from ...errors import EXIT_OK
+from ..common import apply_flags, print_json, workspace_of
 from ..progress import ProgressPrinter
 
 # The settings `tlcore featurize` takes as flags (the parser offers exactly these).

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..common import EXIT_OK, print_json
+from ...errors import EXIT_OK
+from ..common import print_json
 
 
 def format_evaluation(evaluation: dict, title: str) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..common import EXIT_OK
+from ...errors import EXIT_OK
 
 
 def _what(key: str) -> str:

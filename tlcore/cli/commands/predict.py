@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..common import EXIT_OK, EXIT_USER_ERROR, print_json
+from ...errors import EXIT_OK, EXIT_USER_ERROR
+from ..common import print_json
 
 _CHUNK = 32  # images predicted together
 

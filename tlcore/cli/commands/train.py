@@ -13,7 +13,8 @@ import traceback
 from pathlib import Path
 
 from ... import events as ev
-from ..common import EXIT_OK, absolute_if_path, apply_flags, workspace_of
+from ...errors import EXIT_OK
+from ..common import absolute_if_path, apply_flags, workspace_of
 from ..progress import ProgressPrinter
 
 
@@ -72,7 +73,7 @@ def train(args) -> int:
         raise TLCoreError("No dataset was given.", "give a folder of class subfolders or a .zip: tlcore train DATA.")
     workspace = workspace_of(args)
     runs_dir = Path(args.out).expanduser() if args.out else workspace.runs_dir
-    run = RunFolder(RunFolder.create(runs_dir, config, args.name).path.resolve())
+    run = RunFolder.create(runs_dir.resolve(), config, args.name)
     args._run_dir = run.path  # for the error handler: where the log goes
     print(f"Run folder: {run.path}")
     backbone = Path(config.backbone_file).name if config.backbone_file else config.backbone
