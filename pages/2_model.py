@@ -31,7 +31,8 @@ def _layers(backbone: str, image_size: int | None, backbone_file: str | None) ->
 
 @st.cache_data(max_entries=64, show_spinner="Counting the model's parameters…")
 def _summary(config_json: str, num_classes: int, num_train_images: int) -> dict:
-    return dict(model_summary(TrainConfig.from_dict(json.loads(config_json)), num_classes, num_train_images))
+    return dict(model_summary(TrainConfig.from_dict(json.loads(config_json)), num_classes, num_train_images,
+                              measure=False))
 
 
 @st.cache_data(max_entries=64, show_spinner="Timing a few training steps on this computer…")
