@@ -160,6 +160,7 @@ with st.expander("Validation settings", icon=":material/tune:"):
     )
     if abs(val_fraction - config.val_fraction) > 1e-9:
         config = ui.update_config(val_fraction=float(val_fraction))
+    config = ui.subject_setting(config)
 
 # --------------------------------------------------------------------------- what we found
 if load_failed:
@@ -194,7 +195,7 @@ m4.metric("Files left out", len(skipped), help="Files that are not usable images
 st.plotly_chart(ui.counts_figure(counts, classes), width="stretch", key="data_counts_chart")
 
 # --------------------------------------------------------------------------- report
-st.header("3 · Data check", anchor=False)
+st.header("3 · Files check", anchor=False)
 
 
 warnings = list(report.warnings)
@@ -208,7 +209,8 @@ for warning in warnings:  # each a Finding: the problem, its fix, the files conc
     else:
         st.warning(warning.problem, icon=":material/warning:")
 if not warnings:
-    st.success("No problems found: every picture could be read, there are no copies, and every class has enough pictures.",
+    st.success("No problems with the files: every picture could be read, no two files are identical, and every class "
+               "has enough pictures.",
                icon=":material/check_circle:")
 if skipped_real:
     with st.expander(f"Files left out ({len(skipped_real)}), why, and how to fix them", icon=":material/block:"):
@@ -233,8 +235,12 @@ if skipped_clutter:
 with st.expander("Full report (text)", icon=":material/description:"):
     st.code(report.to_text(), language=None)
 
+# --------------------------------------------------------------------------- deep check
+st.header("4 · Can you trust your pictures?", anchor=False)
+ui.check_panel(dataset)
+
 # --------------------------------------------------------------------------- samples
-st.header("4 · A look at your pictures", anchor=False)
+st.header("5 · A look at your pictures", anchor=False)
 per_class = 8
 shown_classes = classes
 if len(classes) > 12:

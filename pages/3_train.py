@@ -29,7 +29,15 @@ else:
     source = ui.dataset_source()
     if source and config.data != source:
         config = ui.update_config(data=source, data_name=dataset_name(source, ui.dataset_display_name(source)))
+    edits = ui.current_edits()  # the changes made on the Data page: this run uses them
+    config = ui.current_config()
     st.markdown(config.describe(num_classes=len(ui.class_names(dataset))))
+    if edits:
+        done = {a: sum(1 for e in edits if e["action"] == a) for a in ("relabel", "exclude")}
+        st.caption(f"Uses your changes to the pictures: {done['relabel']} relabelled, {done['exclude']} excluded "
+                   "(your files are unchanged; the run's settings record the changes).")
+    if dataset.report.validation:
+        st.caption(f"Validation pictures: {dataset.report.validation}.")
     st.caption("Change any of this on the **Model** page.")
     # A training process warms up (imports TensorFlow) while the user reads this, so that
     # "Start training" shows progress at once. Cheap when one is already waiting.

@@ -58,6 +58,7 @@ if "sensitivity" in result:
     c2.metric("Specificity", f"{result['specificity']:.1%}",
               help=f"Of the pictures that are not {result.get('positive_class')}, the share the model correctly leaves out.")
 
+ui.score_warnings(getattr(ui.run_config(run_id), "data", None), split)  # shifted or leaking pictures, from the data check
 if (evaluation.get("fine_tune") or {}).get("message"):  # which weights these figures are of, and why
     st.info(str(evaluation["fine_tune"]["message"]), icon=":material/compare_arrows:")
 if evaluation.get("from_scratch"):

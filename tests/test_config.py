@@ -57,7 +57,7 @@ def test_every_setting_carries_its_facts_once():
     assert set(AUGMENTATION_SETTINGS) == {f.name for f in fields(Augmentation)}
     for setting in [*SETTINGS.values(), *AUGMENTATION_SETTINGS.values()]:
         assert setting.help, setting.name
-        assert setting.kind in ("str", "int", "float", "bool"), setting.name
+        assert setting.kind in ("str", "int", "float", "bool", "list"), setting.name
         assert setting.accepts(setting.default), f"the default of {setting.name} is not allowed"
     assert SETTINGS["epochs"].default == TrainConfig().epochs == 20
     assert (SETTINGS["mode"].choices, SETTINGS["optimizer"].choices, SETTINGS["pooling"].choices) == \

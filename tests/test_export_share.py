@@ -188,3 +188,26 @@ def test_a_workspace_code_left_in_any_setting_is_cut_from_the_shared_files(model
         text = paths[key].read_text(encoding="utf-8")
         assert code not in text and "/sessions/" not in text, (key, text)
     assert "A note naming cache/features (made up)." in paths["card"].read_text(encoding="utf-8")
+
+
+def test_a_subject_pattern_and_the_edits_are_shared_as_written_but_a_subject_file_by_its_name():
+    from tlcore.export.share import shareable_config, shareable_report
+
+    secret = "/srv/ws/sessions/abc123SECRET"
+    pattern = TrainConfig(data=f"{secret}/datasets/x", group_by=r"^(patient\d+)_",
+                          edits=[{"path": "train/a/1.png", "action": "relabel", "label": "b"}])
+    shared = shareable_config(pattern)
+    assert shared["group_by"] == r"^(patient\d+)_"  # backslashes are no path: the pattern stays usable
+    assert shared["edits"] == [{"path": "train/a/1.png", "action": "relabel", "label": "b"}]
+    csv = shareable_config(TrainConfig(data="x", group_by=f"{secret}/uploads/groups-p.csv"))
+    assert csv["group_by"] == "groups-p.csv"
+    report = shareable_report({"source": f"{secret}/datasets/x", "root": f"{secret}/datasets/x",
+                               "subjects": {"method": "csv", "file": f"{secret}/uploads/groups-p.csv"}}, "x")
+    assert "SECRET" not in json.dumps(report) and report["subjects"]["file"] == "groups-p.csv"
+
+
+def test_a_config_saved_before_subject_splits_replays_with_a_random_split():
+    old = {k: v for k, v in TrainConfig(data="x").to_dict().items() if k not in ("group_by", "edits")}
+    replayed = TrainConfig.from_dict(old)
+    assert replayed.group_by == "none" and replayed.edits == []
+    assert TrainConfig.from_dict(TrainConfig(data="x").to_dict()).group_by == "auto"

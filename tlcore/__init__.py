@@ -8,6 +8,7 @@ The few entry points every face (pages, command line, Python) uses::
     result = tlcore.train(tlcore.TrainConfig(data="my_images.zip"), run_dir="runs/first")
     tlcore.export_run("runs/first")                      # .keras, SavedModel, TFLite, labels, card
     tlcore.load_predictor("runs/first").predict(["new.jpg"])
+    check = tlcore.check_dataset("my_images.zip")         # wrong labels, near-duplicates, leaks, shift
 
 Heavy modules (Keras, TensorFlow) load on first use, so ``import tlcore`` stays fast.
 """
@@ -44,6 +45,9 @@ _LAZY = {
     "EXPORT_FORMATS": "export", "DOWNLOADS": "export", "ExportFormat": "export", "normalize_formats": "export",
     "shareable_run_config": "export", "load_image": "images", "resize_image": "images",
     "featurize": "features",
+    "check_dataset": "checks", "DataCheck": "checks", "learning_curve_of": "checks",
+    "start_check": "jobs", "check_status": "jobs", "cancel_check": "jobs", "latest_check": "jobs", "CheckStatus": "jobs",
+    "load_edits": "data", "add_edits": "data", "undo_edit": "data", "clear_edits": "data", "Edit": "data",
     "Workspace": "workspace", "default_workspace": "workspace",
     "device_info": "device", "describe_device": "device",
 }

@@ -40,7 +40,7 @@ class Setting:
         help: What the setting does, in a phrase.
         choices: The allowed values, when the setting is a choice.
         minimum, maximum: The allowed range of a number (None: unbounded on that side).
-        kind: ``"str"``, ``"int"``, ``"float"`` or ``"bool"``.
+        kind: ``"str"``, ``"int"``, ``"float"``, ``"bool"`` or ``"list"``.
         exclusive: The range excludes its ends (a learning rate is above 0, below 10).
         allowed: How the allowed values are said in an error, where the range alone says it badly.
         default_text: What a default of None means (e.g. "the backbone's native size").
@@ -107,14 +107,20 @@ class Setting:
 
 
 def _setting(default: Any, help: str, *, kind: str | None = None, **facts: Any) -> Any:
-    """A dataclass field whose metadata holds the facts of its :class:`Setting`."""
+    """A dataclass field whose metadata holds the facts of its :class:`Setting`.
+
+    A list default is given as its type (``list``): each config gets a fresh one.
+    """
+    if default is list:
+        return field(default_factory=list, metadata={"setting": {"help": help, "kind": "list", **facts}})
     if kind is None:
         kind = type(default).__name__ if default is not None else "str"
     return field(default=default, metadata={"setting": {"help": help, "kind": kind, **facts}})
 
 
 def _settings_of(cls: type) -> dict[str, Setting]:
-    return {f.name: Setting(name=f.name, default=f.default, **f.metadata["setting"])
+    return {f.name: Setting(name=f.name, default=f.default_factory() if f.default is dataclasses.MISSING
+                            else f.default, **f.metadata["setting"])
             for f in dataclasses.fields(cls) if "setting" in f.metadata}
 
 
@@ -182,6 +188,12 @@ class TrainConfig:
     seed: int = _setting(42, "random seed for the split, weights and shuffling", group=_T, metavar="N")
     val_fraction: float = _setting(0.2, "share of each class held out for validation when there is no val/ folder",
                                    minimum=0, maximum=0.9, group=_T, metavar="F")
+    group_by: str = _setting("auto", "keep each subject's images (patient, specimen, session) in one split: found "
+                             "from the file names, a regular expression, or a CSV file with columns path,group",
+                             group=GROUP_DATA, metavar="auto|none|REGEX|FILE.csv")
+    # The user's changes on top of the dataset's files: [{"path", "action", "label"}], see tlcore/data/edits.py.
+    edits: list = _setting(list, "your changes to the dataset (relabel, exclude or keep an image), applied "
+                           "without touching its files", group=GROUP_DATA, flag=False)
     # Fine-tuning: after the head is trained, unfreeze the top layers and train again.
     # Only layers with weights are counted (BatchNormalization stays frozen and is not counted).
     fine_tune_layers: int = _setting(30, "how many layers with weights at the top of the cut backbone to unfreeze; "
@@ -249,6 +261,10 @@ class TrainConfig:
             if not setting.accepts(value):
                 raise TLCoreError(f"Setting '{setting.name}' is {value!r}, which is not allowed.",
                                   f"use {setting.allowed_text()}.")
+        if not isinstance(self.group_by, str) or not self.group_by.strip():
+            raise TLCoreError(f"Setting 'group_by' is {self.group_by!r}, which is not allowed.",
+                              "use 'auto', 'none', a regular expression or the path of a .csv file.")
+        self.edits = _checked_edits(self.edits)
         return self
 
     def describe(self, *, num_classes: int | None = None) -> str:
@@ -270,6 +286,8 @@ class TrainConfig:
                 f"remove them; known settings are: {', '.join(sorted(known))}.",
             )
         values = dict(values)
+        # A config saved before subject splits existed split at random: replayed, it still does.
+        values.setdefault("group_by", "none")
         aug = values.get("augmentation")
         if isinstance(aug, dict):
             aug_known = {f.name for f in dataclasses.fields(Augmentation)}
@@ -280,7 +298,16 @@ class TrainConfig:
                     f"use only: {', '.join(sorted(aug_known))}.",
                 )
             values["augmentation"] = Augmentation(**aug)
+        if "edits" in values:
+            values["edits"] = _checked_edits(values["edits"])
         return cls(**values)
+
+
+def _checked_edits(values: Any) -> list[dict[str, Any]]:
+    """The edits as ``{"path", "action", "label"}`` dicts, checked by the module that owns their format."""
+    from .data.edits import check_edits
+
+    return [edit.to_dict() for edit in check_edits(values)]
 
 
 SETTINGS: dict[str, Setting] = _settings_of(TrainConfig)

@@ -90,3 +90,18 @@ def is_status(ev: Event, *statuses: str) -> bool:
 def last_status(events: list[Event]) -> Event | None:
     """The latest status event of a stream, or None."""
     return next((ev for ev in reversed(events) if ev.get("type") == STATUS), None)
+
+
+def data_progress(emit: Emit, min_interval_s: float = 0.5) -> Callable[..., None]:
+    """A ``progress(done, total, message)`` callback for the data check that emits ``data``
+    stage events, a few a second (plenty for a progress bar), and always the last one."""
+    last = [0.0]
+
+    def progress(done, total, message=""):
+        now = time.perf_counter()
+        if now - last[0] < min_interval_s and done < total:
+            return
+        last[0] = now
+        emit(stage_event(STAGE_DATA, message or "Checking images", done=done, total=total))
+
+    return progress

@@ -135,6 +135,24 @@ def cached_features(extractor, cache: FeatureCache, samples, content_hashes: Seq
     return feats
 
 
+def split_features(extractor, cache: FeatureCache, samples, content_hashes: Sequence[str], image_size: int,
+                   batch_size: int, *, split: str, view: int = 0, augmenter=None, seed: int = 0,
+                   emit: Callable[[dict], None] | None = None, should_stop=None) -> np.ndarray:
+    """:func:`cached_features` of one split, reporting each batch as a ``features`` batch event
+    (images done of the split), the stream a training run and a data check both write."""
+    label = "Computing features" + (f" (augmented view {view})" if view else "") + f" for {split}"
+    total_images = len(samples)
+
+    def on_batch(done, total):
+        if emit is not None:
+            emit(ev.batch_event(ev.STAGE_FEATURES, done, total, split=split, view=view,
+                                images_done=min(done * batch_size, total_images), images_total=total_images,
+                                message=label))
+
+    return cached_features(extractor, cache, samples, content_hashes, image_size, batch_size, view=view,
+                           augmenter=augmenter, seed=seed, on_batch=on_batch, should_stop=should_stop)
+
+
 def featurize(config: TrainConfig, out_path: str | Path, *, workspace=None,
               on_event: Callable[[dict], None] | None = None) -> Path:
     """Write the bottleneck features of a dataset to Parquet: path (relative to the dataset's
@@ -148,7 +166,8 @@ def featurize(config: TrainConfig, out_path: str | Path, *, workspace=None,
     workspace = workspace or default_workspace()
     config.validate()
     emit = on_event or (lambda event: None)
-    dataset = load_dataset(config.data, val_fraction=config.val_fraction, seed=config.seed, workspace=workspace)
+    dataset = load_dataset(config.data, val_fraction=config.val_fraction, seed=config.seed, workspace=workspace,
+                           group_by=config.group_by, edits=config.edits)
     parts = build_classifier(config, len(dataset.classes))
     cache = FeatureCache(workspace.cache_dir, model_key(config, parts.image_size, parts.layer))
     rows = []

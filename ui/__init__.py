@@ -10,6 +10,9 @@ public API. The modules:
 - :mod:`ui.calls` — calling tlcore with errors shown as plain messages;
 - :mod:`ui.datasets` — the chosen dataset (cached), uploads, thumbnails;
 - :mod:`ui.runs` — a session's runs: status words, run pickers;
+- :mod:`ui.checks`, :mod:`ui.check_views` — the data check: start, progress, what it found;
+- :mod:`ui.edits` — the user's changes to the dataset (relabel, exclude, keep);
+- :mod:`ui.subjects` — the subject setting (which pictures belong to one patient or specimen);
 - :mod:`ui.charts` — plotly figures;
 - :mod:`ui.backbones` — the table comparing every backbone, with speeds measured here;
 - :mod:`ui.fmt` — numbers and speeds in words.
@@ -21,6 +24,9 @@ from tlcore import epoch_rows, fine_tune_words, format_seconds, progress_of, saf
 
 from .backbones import backbone_comparison
 from .calls import attempt, call, error_message
+from .checks import check_panel, score_warnings
+from .edits import current_edits
+from .subjects import subject_setting
 from .charts import SPLIT_NAMES, confusion_figure, counts_figure, curves_figure, probability_figure
 from .datasets import (class_names, current_dataset, dataset_display_name, dataset_source, earlier_uploads,
                        file_stamp, first_image, picture_thumbnail, remember_dataset,
@@ -35,7 +41,7 @@ from .state import (SESSION_PARAM, clamp_state, current_config, load_state, new_
 
 __all__ = [
     "APP_TITLE", "PAGES", "PAGE_BY_URL", "PageInfo", "SESSION_PARAM", "SPLIT_NAMES", "STATUS_COLOR", "STATUS_ICON", "STATUS_WORDS",
-    "attempt", "backbone_comparison", "backbone_name", "call", "clamp_state", "class_names", "configure_page",
+    "attempt", "backbone_comparison", "check_panel", "score_warnings", "current_edits", "subject_setting", "backbone_name", "call", "clamp_state", "class_names", "configure_page",
     "confusion_figure", "counts_figure", "current_config", "current_dataset", "curves_figure", "dataset_display_name",
     "dataset_source", "device_description", "earlier_uploads", "epoch_rows", "error_message", "file_stamp",
     "fine_tune_words", "finished_run_ids", "first_image", "flash", "format_params", "format_seconds", "frame",

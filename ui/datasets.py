@@ -6,6 +6,7 @@ the validation settings and the folder's time stamp), so every page reads the sa
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -31,16 +32,22 @@ def file_stamp(path: str) -> float:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _cached_dataset(source: str, val_fraction: float, seed: int, workspace_root: str, stamp: float, _loaded=None):
-    """Loaded datasets, shared by the pages (arguments starting with ``_`` are not part of the key)."""
+def _cached_dataset(source: str, val_fraction: float, seed: int, workspace_root: str, group_by: str, edits: str,
+                    stamp: float, _loaded=None):
+    """Loaded datasets, shared by the pages (arguments starting with ``_`` are not part of the key).
+
+    ``edits`` is the config's edit list as JSON (a cache key must be hashable).
+    """
     if _loaded is not None:
         return _loaded
-    return load_dataset(source, val_fraction=val_fraction, seed=seed, workspace=Workspace(workspace_root))
+    return load_dataset(source, val_fraction=val_fraction, seed=seed, workspace=Workspace(workspace_root),
+                        group_by=group_by, edits=json.loads(edits))
 
 
 def _dataset_key(source: str) -> tuple:
     config = current_config()
-    return (source, float(config.val_fraction), int(config.seed), str(workspace().root), file_stamp(source))
+    return (source, float(config.val_fraction), int(config.seed), str(workspace().root), str(config.group_by),
+            json.dumps(config.edits, sort_keys=True), file_stamp(source))
 
 
 def current_dataset(*, quiet: bool = False):

@@ -40,4 +40,6 @@ def apply_flags(config, args, names: Iterable[str]):
             setattr(config, name, value)
     config.weights = absolute_if_path(config.weights, WEIGHT_KEYWORDS)
     config.backbone_file = absolute_if_path(config.backbone_file)
+    if str(config.group_by).lower().endswith(".csv"):  # a subject file, not a pattern
+        config.group_by = absolute_if_path(config.group_by)
     return config

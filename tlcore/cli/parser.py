@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import GROUP_FINE_TUNING, GROUP_MODEL, GROUP_TRAINING, SETTINGS, Setting
+from ..config import GROUP_DATA, GROUP_FINE_TUNING, GROUP_MODEL, GROUP_TRAINING, SETTINGS, Setting
 from ..export.formats import EXPORT_FORMATS, FORMAT_CHOICES
 from ..runs import CONFIG, EVALUATION, EVENTS, LABELS, MODEL
-from .commands import backbones, data, evaluate, export, predict, train
+from .commands import backbones, check, data, evaluate, export, predict, train
 
 EXPORT_FORMAT_CHOICES = FORMAT_CHOICES  # the formats, and "all"
 
@@ -24,7 +24,7 @@ _CLI_NOTES = {
     "early_stopping": "--no-early-stopping turns it off",
     "feature_cache": "--no-feature-cache trains on images every epoch",
 }
-_TRAIN_GROUPS = ((GROUP_MODEL, "model"), (GROUP_TRAINING, "training"),
+_TRAIN_GROUPS = ((GROUP_DATA, "data"), (GROUP_MODEL, "model"), (GROUP_TRAINING, "training"),
                  (GROUP_FINE_TUNING, "fine-tuning (with --mode fine-tune)"))
 
 
@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the full Python traceback of unexpected errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_inspect(sub)
+    _add_check(sub, names)
+    _add_curve(sub, names)
+    _add_edit(sub)
     _add_layers(sub, names)
     _add_train(sub, names)
     _add_evaluate(sub)
@@ -137,9 +140,65 @@ def _add_inspect(sub) -> None:
                    help="share of each class held out for validation when there is no val/ folder")
     p.add_argument("--seed", type=int, default=SETTINGS["seed"].default, metavar="N",
                    help="seed of the validation split")
+    p.add_argument("--group-by", default=SETTINGS["group_by"].default, metavar=SETTINGS["group_by"].metavar,
+                   help=SETTINGS["group_by"].help + f" (default {SETTINGS['group_by'].default})")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_workspace(p)
     p.set_defaults(func=data.inspect)
+
+
+def _add_check_flags(p, names: str) -> None:
+    p.add_argument("data", metavar="DATA", help="dataset folder or .zip")
+    for name in check.CHECK_SETTINGS:
+        _add_setting(p, name, f": {names}" if name == "backbone" else "")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_workspace(p)
+
+
+def _add_check(sub, names: str) -> None:
+    p = sub.add_parser("check", formatter_class=_Formatter,
+                       help="find wrong labels, near-duplicates, leaks, outliers and shifted splits",
+                       description="Check a dataset on the bottleneck features of its pictures (computed once and "
+                                   "cached, as training does): pictures that may be labelled wrong, near-duplicates "
+                                   "(leaks between splits), outliers, val/test pictures that look different from "
+                                   "training, subjects split across train and validation, and the learning curve. "
+                                   "Changes you make with 'tlcore edit' are applied first. The result is also saved "
+                                   "in the workspace, where the app shows it.")
+    _add_check_flags(p, names)
+    p.add_argument("--folds", type=_positive_int, metavar="N",
+                   help="folds of the out-of-fold predictions (default: 5, fewer for tiny classes)")
+    p.add_argument("--no-curve", action="store_true", help="skip the learning curve")
+    p.add_argument("--no-map", action="store_true", help="skip the 2-D map of the pictures")
+    p.set_defaults(func=check.check, needs_tensorflow=True)
+
+
+def _add_curve(sub, names: str) -> None:
+    p = sub.add_parser("curve", formatter_class=_Formatter, help="do I need more images? (a learning curve)",
+                       description="Retrain the classifier head on 10-100 % of the training pictures' features, "
+                                   "several times each, and print the validation accuracy of each class against "
+                                   "the number of pictures, with a verdict per class.")
+    _add_check_flags(p, names)
+    p.set_defaults(func=check.curve, needs_tensorflow=True)
+
+
+def _add_edit(sub) -> None:
+    p = sub.add_parser("edit", formatter_class=_Formatter, help="relabel, exclude or keep pictures (files untouched)",
+                       description="Decide about pictures the check flagged. Changes are kept in the workspace as a "
+                                   "small list applied on top of the dataset: your files are never touched, the next "
+                                   "run uses the changes and records them in its config.json. Without an action, "
+                                   "list the changes.",
+                       epilog="Example:\n  tlcore edit my_images --relabel train/ants/042.jpg bees --exclude "
+                              "train/ants/imageNotFound.gif\n  tlcore edit my_images --undo")
+    p.add_argument("data", metavar="DATA", help="dataset folder or .zip")
+    p.add_argument("--relabel", nargs=2, action="append", metavar=("PATH", "CLASS"),
+                   help="give PATH (as the report writes it) the class CLASS; repeat for several")
+    p.add_argument("--exclude", action="append", metavar="PATH", help="leave PATH out of training and checks")
+    p.add_argument("--keep", action="append", metavar="PATH", help="keep PATH as labelled (the check stops flagging it)")
+    p.add_argument("--undo", action="store_true", help="undo the last change (a change of several pictures at once, too)")
+    p.add_argument("--clear", action="store_true", help="drop every change")
+    p.add_argument("--json", action="store_true", help="print the changes as JSON")
+    _add_workspace(p)
+    p.set_defaults(func=check.edit)
 
 
 def _add_layers(sub, names: str) -> None:

@@ -40,6 +40,7 @@ class ProgressPrinter:
         self._line_open = False
         self._last_message = None
         self._epochs_done: dict[str, int] = {}
+        self._pass_start: dict[tuple, tuple[float, float]] = {}  # (split, view) -> (t, images) at its first batch
 
     def _write_line(self, text: str) -> None:
         if self._line_open:
@@ -81,12 +82,26 @@ class ProgressPrinter:
             epoch = self._epochs_done.get(stage, 0) + 1
             parts = [f"{stage:<9}", f"epoch {epoch}/{event.get('epochs', '?')}", bar(batch, batches),
                      f"{batch}/{batches}", _metric("loss", event.get("loss")), _metric("acc", event.get("accuracy"))]
+        elif event.get("images_total"):  # a feature pass: pictures, their rate and the time left
+            parts = [str(event.get("message") or stage), *self._feature_parts(event)]
         else:
             label = event.get("message") or stage
             parts = [str(label), bar(batch, batches), f"{batch}/{batches}"]
         if event.get("images_per_s"):
             parts.append(f"{event['images_per_s']:.0f} img/s")
         self._redraw("  ".join(p for p in parts if p))
+
+    def _feature_parts(self, event: dict) -> list[str]:
+        from ..progress import time_left_words
+
+        done, total, t = float(event.get("images_done") or 0), float(event["images_total"]), event.get("t")
+        key = (event.get("split"), event.get("view"))
+        t0, done0 = self._pass_start.setdefault(key, (t, done))
+        parts = [bar(done, total), f"{done:,.0f}/{total:,.0f} pictures"]
+        if t and t0 and t > t0 and done > done0:
+            rate = (done - done0) / (t - t0)
+            parts += [f"{rate:.0f} img/s", time_left_words((total - done) / rate)]
+        return parts
 
     def _epoch(self, event: dict) -> None:
         stage = str(event.get("stage", ""))

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,10 +23,12 @@ from ..errors import TLCoreError
 from ..findings import Finding, SkippedFile
 from ..workspace import Workspace
 from .discover import SPLITS, collect_candidates, find_layout, relative_path
+from .edits import Edit, apply_edits
 from .files import Progress, file_sha256, inspect_files
 from .report import DatasetReport, build_report
 from .source import opened_source
-from .split import Sample, assign_splits, check_classes
+from .split import Sample, assign_splits, check_classes, random_split
+from .subjects import find_subjects, subjects_summary
 
 
 @dataclass
@@ -82,6 +86,8 @@ def load_dataset(
     workspace: Workspace | None = None,
     progress: Progress | None = None,
     limits: ZipLimits | None = None,
+    group_by: str = "auto",
+    edits: Iterable[Edit | dict[str, Any]] = (),
 ) -> Dataset:
     """Read, check and split a labelled image folder or zip.
 
@@ -94,13 +100,20 @@ def load_dataset(
         progress: Called as ``progress(done, total, message)`` while files are checked.
         limits: Zip-bomb limits for zip sources; default: the ``TLCORE_MAX_ZIP_*``
             settings (see :mod:`tlcore.limits`).
+        group_by: How to find each image's subject (patient, specimen, session), whose images
+            a held-out validation split keeps together: "auto" (from the file names when a
+            pattern obviously fits), "none", a regular expression searched in the file name,
+            or a ``.csv`` file with columns ``path,group`` (see :mod:`.subjects`).
+        edits: The user's changes (:class:`~tlcore.data.edits.Edit` or their dicts), applied
+            on top of the files: relabel, exclude or keep an image (see :mod:`.edits`).
 
     Returns:
         The :class:`Dataset`, whose ``report`` lists everything that was found.
 
     Raises:
         TLCoreError: The dataset cannot be used (no images, one class, an empty class,
-            mismatched classes between splits, …); the message says how to fix it. A zip
+            mismatched classes between splits, a subject pattern or file that does not
+            fit, a relabel to an unknown class, …); the message says how to fix it. A zip
             refused this way leaves nothing in the workspace.
     """
     if not 0 <= float(val_fraction) <= 0.9:
@@ -110,25 +123,28 @@ def load_dataset(
         )
     source_path = Path(source).expanduser()
     with opened_source(source_path, workspace, limits) as (base, ignored):
-        return _load(source_path, base, list(ignored), val_fraction, seed, progress)
+        return _load(source_path, base, list(ignored), val_fraction, seed, progress, group_by, list(edits))
 
 
 def _load(
-    source: Path, base: Path, skipped: list[SkippedFile], val_fraction: float, seed: int, progress: Progress | None
+    source: Path, base: Path, skipped: list[SkippedFile], val_fraction: float, seed: int, progress: Progress | None,
+    group_by: str, edits: list,
 ) -> Dataset:
     root, layout, split_dirs = find_layout(base, skipped)
     warnings: list[Finding] = []
     candidates, class_dirs = collect_candidates(base, split_dirs, skipped, warnings)
+    # Edits first, so an excluded file is not even decoded.
+    candidates, applied = apply_edits(candidates, edits, base, sorted(class_dirs.get("train", {})), warnings)
     hashes, problems = inspect_files([path for _, _, path in candidates], progress)
     usable: dict[str, dict[str, list[str]]] = {split: {name: [] for name in dirs} for split, dirs in class_dirs.items()}
     for split, class_name, path in candidates:
         if path in problems:
             skipped.append(SkippedFile(relative_path(path, base), *problems[path]))
         else:
-            usable[split][class_name].append(path)
+            usable[split].setdefault(class_name, []).append(path)  # a relabel may name a class this split lacks
 
     classes = check_classes(root, usable, skipped)
-    split_lists, validation = assign_splits(usable, classes, val_fraction, seed, warnings)
+    split_lists, validation, summary = _split(usable, classes, val_fraction, seed, group_by, base, warnings)
     labels = {name: i for i, name in enumerate(classes)}
     samples = [
         Sample(path=path, label=labels[class_name], split=split)
@@ -137,6 +153,7 @@ def _load(
     ]
     sample_hashes = {s.path: hashes[s.path] for s in samples}
     report = build_report(source, base, root, layout, classes, validation, samples, sample_hashes, skipped, warnings)
+    report.subjects, report.edits = summary, applied
     if layout == "splits":  # the folder names as the user wrote them, e.g. "Validation"
         report.split_folders = [split_dirs[split].name for split in SPLITS if split in split_dirs]
     return Dataset(
@@ -148,3 +165,21 @@ def _load(
         has_test=any(s.split == "test" for s in samples),
         hashes=sample_hashes,
     )
+
+
+def _split(
+    usable: dict[str, dict[str, list[str]]], classes: list[str], val_fraction: float, seed: int, group_by: str,
+    base: Path, warnings: list[Finding],
+) -> tuple[dict[str, list[tuple[str, str]]], str, dict[str, Any]]:
+    """The splits (by subject when subjects are found), their description and the report's ``subjects``."""
+    files = [(split, name, p) for split, per_class in usable.items() for name, paths in per_class.items() for p in paths]
+    subjects = find_subjects(group_by, files, base)
+    split_lists, validation = assign_splits(usable, classes, val_fraction, seed, warnings, subjects.of or None)
+    held_out = val_fraction > 0 and not any(usable.get("val", {}).values())  # no val folder images: split off
+    by_subject = subjects.found and held_out
+    # What a plain random split with the same seed would have done, to say what the subject split avoided.
+    plain = random_split(usable["train"], classes, val_fraction, seed) if by_subject else None
+    summary, findings = subjects_summary(
+        subjects, split_lists, {"train": plain[0], "val": plain[1]} if plain else None, by_subject)
+    warnings += findings
+    return split_lists, validation, summary

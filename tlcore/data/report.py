@@ -44,6 +44,12 @@ class DatasetReport:
         imbalance_ratio: Largest / smallest number of training images per class.
         warnings: What the user should know, each with its fix and the paths concerned.
         split_folders: The split folders found ("splits" layout), e.g. ``["train", "test"]``.
+        subjects: How images were grouped by subject (patient, specimen, session):
+            ``{"group_by", "method", "note"?, "patterns"?, "file"?, "num_subjects"?,
+            "unmatched_images"?, "largest_subject"?: {"name", "images"}, "split_by_subject"?,
+            "split_subjects"?, "random_split"?: {"straddling_subjects", "val_images"},
+            "folders"?: {split: {"straddling_subjects", "images"}}}`` (see :mod:`.subjects`).
+        edits: The user's changes applied: ``[{"path", "action", "label", "from"}]``.
     """
 
     source: str
@@ -59,6 +65,8 @@ class DatasetReport:
     imbalance_ratio: float = 1.0
     warnings: list[Finding] = field(default_factory=list)
     split_folders: list[str] = field(default_factory=list)
+    subjects: dict[str, Any] = field(default_factory=dict)
+    edits: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def num_images(self) -> int:
@@ -98,6 +106,16 @@ class DatasetReport:
             f"Layout: {layout}",
             f"Classes ({len(self.classes)}): {', '.join(self.classes)}",
             f"Validation: {self.validation}",
+        ]
+        if self.subjects.get("num_subjects"):
+            largest = self.subjects.get("largest_subject", {})
+            lines.append(f"Subjects: {self.subjects['num_subjects']} ({self.subjects['method']}; the largest has "
+                         f"{largest.get('images', 0)} images)")
+        elif self.subjects.get("note"):
+            lines.append(f"Subjects: none ({self.subjects['note']})")
+        if self.edits:
+            lines.append(f"Your changes applied: {len(self.edits)} (your files are unchanged)")
+        lines += [
             "",
         ]
         width = max([len("class"), len("total")] + [len(c) for c in self.classes])

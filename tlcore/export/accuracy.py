@@ -89,8 +89,10 @@ def validation_images(run_dir: Path, config: dict | None, classes: Sequence[str]
     if not Path(data).exists():
         return {"reason": "its dataset is no longer on this server"}
     try:
+        # A run saved before subjects and edits existed split at random: "none" finds its split again.
         dataset = load_dataset(data, val_fraction=float(config.get("val_fraction", 0.2)),
-                               seed=int(config.get("seed", 42)), workspace=_run_workspace(run_dir))
+                               seed=int(config.get("seed", 42)), workspace=_run_workspace(run_dir),
+                               group_by=str(config.get("group_by", "none")), edits=config.get("edits") or ())
     except (TLCoreError, OSError):
         return {"reason": "its dataset could not be read again"}
     if [str(c) for c in dataset.classes] != [str(c) for c in classes]:

@@ -25,6 +25,7 @@ _WEIGHT_WORDS = ("imagenet", "none")
 # Settings and report fields that may name a workspace folder (where its code would show).
 CONFIG_PATHS = ("data", "backbone_file", "weights")
 REPORT_PATHS = ("source", "root")
+_KEPT_AS_WRITTEN = ("group_by", "edits")  # settings shared by their own rules (see shareable_config)
 
 
 def _looks_like_path(text: str) -> bool:
@@ -76,7 +77,15 @@ def shareable_config(config: Any) -> dict:
     """
     values = config.to_dict() if hasattr(config, "to_dict") else dict(config or {})
     name = dataset_name(values.get("data"), values.get("data_name"))
-    shared = _strip_paths({k: v for k, v in values.items() if k not in ("data", "data_name")})
+    shared = _strip_paths({k: v for k, v in values.items() if k not in ("data", "data_name", *_KEPT_AS_WRITTEN)})
+    # A subject pattern is a regular expression (its backslashes are no path); a group file is.
+    group_by = values.get("group_by")
+    if isinstance(group_by, str):
+        shared["group_by"] = _file_name(group_by) if group_by.lower().endswith(".csv") else group_by
+    # Edits name pictures relative to the dataset's folder, which says nothing about the server.
+    if "edits" in values:
+        shared["edits"] = [{**e, "path": _file_name(e["path"]) if os.path.isabs(str(e.get("path", ""))) else e["path"]}
+                           for e in values.get("edits") or [] if isinstance(e, dict)]
     for key in _PATH_SETTINGS:
         value = values.get(key)
         if isinstance(value, str) and value.lower() not in _WEIGHT_WORDS:
@@ -133,6 +142,9 @@ def shareable_report(report: dict | None, data_name: str | None) -> dict | None:
     shared = _without_folders({k: v for k, v in report.items() if k not in REPORT_PATHS},
                               sorted(folders, key=len, reverse=True))
     shared["source"] = data_name or dataset_name(report.get("source"))
+    subjects = shared.get("subjects")
+    if isinstance(subjects, dict) and subjects.get("file"):  # the user's subject file: its name is enough
+        shared["subjects"] = {**subjects, "file": _file_name(str(subjects["file"]))}
     return shared
 
 

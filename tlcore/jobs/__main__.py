@@ -3,7 +3,8 @@
 ``python -m tlcore.jobs RUN_DIR --workspace W --lock L`` trains one run folder
 (:func:`tlcore.jobs.queue.run_job`); ``--standby --lock L --parent PID`` is a warm standby
 (:func:`tlcore.jobs.standby.run_standby`); ``--export RUN_DIR [--formats a,b] [--features]``
-exports one run (:func:`tlcore.jobs.export_job.run_export`). The module name in the command
+exports one run (:func:`tlcore.jobs.export_job.run_export`);
+``--check CHECK_DIR`` checks a dataset (:func:`tlcore.jobs.check_job.run_check`). The module name in the command
 line is how :func:`tlcore.runs.process_alive` tells a job from a process that reused its pid.
 """
 
@@ -13,6 +14,7 @@ import argparse
 import sys
 
 from ..workspace import default_workspace_root
+from .check_job import run_check
 from .export_job import run_export
 from .queue import default_lock_path, run_job
 from .standby import run_standby
@@ -33,13 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats", default="", metavar="A,B",
                         help="with --export: comma-separated export formats (none: only the features table)")
     parser.add_argument("--features", action="store_true", help="with --export: also write the features table")
+    parser.add_argument("--check", action="store_true",
+                        help="check the dataset whose check folder is RUN_DIR (as tlcore.jobs.start_check does)")
+    parser.add_argument("--folds", type=int, metavar="N", help="with --check: folds of the out-of-fold predictions")
     parser.add_argument("--lock-fd", type=int, metavar="FD",
-                        help="with --export: the export lock inherited from start_export, let go once done")
+                        help="with --export or --check: the lock inherited from start_export/start_check, let go once done")
     args = parser.parse_args(argv)
     if args.standby:
         return run_standby(args.lock, args.parent)
     if not args.run_dir:
         parser.error("give a run folder, or --standby")
+    if args.check:
+        return run_check(args.run_dir, workspace_root=args.workspace, folds=args.folds, lock_fd=args.lock_fd)
     if args.export:
         formats = [f for f in args.formats.split(",") if f]
         return run_export(args.run_dir, formats, features=args.features, workspace_root=args.workspace,

@@ -14,11 +14,9 @@ job gone without a final status reads "interrupted" (the kernel drops the lock w
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -29,7 +27,7 @@ from ..export.formats import normalize_formats
 from ..runs import JOB_MODULE, RunFolder
 from ..workspace import Workspace, default_workspace_root
 from .outcome import with_final_status
-from .queue import job_env, lock_is_free
+from .queue import job_env, lock_is_free, try_lock
 
 FEATURES = "features"  # the key of the features table in ExportStatus.files
 _INTERRUPTED = ("The export stopped unexpectedly (its process was killed, or the server restarted). "
@@ -73,20 +71,6 @@ def _check_formats(formats: str | Iterable[str] | None) -> tuple[str, ...]:
     return normalize_formats(formats)
 
 
-def _try_lock(folder: RunFolder) -> int | None:
-    """An fd holding the run's export lock, or None while an export job holds it."""
-    folder.export_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder.export_events_path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-    for _ in range(10):  # a status probe holds it for microseconds
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fd
-        except BlockingIOError:
-            time.sleep(0.02)
-    os.close(fd)
-    return None
-
-
 def start_export(run_dir: str | Path, formats: str | Iterable[str] | None, *, features: bool = False,
                  workspace: Workspace | None = None) -> None:
     """Export a run in a background process; returns at once (watch it with :func:`export_status`).
@@ -108,7 +92,8 @@ def start_export(run_dir: str | Path, formats: str | Iterable[str] | None, *, fe
     if not formats and not features:
         raise TLCoreError("Nothing to export was chosen.", "choose one or more formats, or the features table.")
     workspace = workspace or Workspace(default_workspace_root())
-    fd = _try_lock(folder)
+    folder.export_dir.mkdir(parents=True, exist_ok=True)
+    fd = try_lock(folder.export_events_path)
     if fd is None:
         raise TLCoreError(f"An export of run {folder.run_id} is already running.",
                           "wait for it to finish; its files then appear with the others.")

@@ -57,6 +57,21 @@ def lock_is_free(lock: Path) -> bool:
         os.close(fd)
 
 
+def try_lock(path: Path) -> int | None:
+    """An fd holding an exclusive ``flock`` on ``path`` (created if missing), or None while another
+    job holds it. A job that inherits the fd holds the lock until it exits; the kernel lets go
+    of it if the job dies, so a job gone without a final status is seen as interrupted."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    for _ in range(10):  # a status probe holds it for microseconds
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            time.sleep(0.02)
+    os.close(fd)
+    return None
+
+
 # ---------------------------------------------------------------- tickets
 def _queue_dir(lock: Path) -> Path:
     return lock.parent / "queue"

@@ -25,20 +25,8 @@ def load_data(config: TrainConfig, workspace, emit: EventStream):
     if not config.data:
         raise TLCoreError("No dataset was given.", "give a folder of class subfolders or a .zip (setting 'data').")
     return load_dataset(config.data, val_fraction=config.val_fraction, seed=config.seed,
-                        workspace=workspace, progress=_throttled_data_progress(emit))
-
-
-def _throttled_data_progress(emit: EventStream):
-    last = [0.0]
-
-    def data_progress(done, total, message=""):
-        now = time.perf_counter()
-        if now - last[0] < 0.5 and done < total:
-            return  # a few events a second is plenty for a progress bar
-        last[0] = now
-        emit(ev.stage_event(ev.STAGE_DATA, message or "Checking images", done=done, total=total))
-
-    return data_progress
+                        workspace=workspace, progress=ev.data_progress(emit),
+                        group_by=config.group_by, edits=config.edits)
 
 
 def prepare_data(run: TrainingRun) -> None:
@@ -75,26 +63,18 @@ def build_model(run: TrainingRun) -> None:
 
 def cached_outputs(run: TrainingRun, extractor, feature_cache, split_name: str, samples, view: int = 0):
     """Outputs of ``extractor`` for one split (view k>0: the k-th augmented copy), cached."""
-    from ..features import cached_features
+    from ..features import split_features
 
     if split_name not in run.hashes:
         run.hashes[split_name] = [run.dataset.content_hash(s.path) for s in samples]
-    label = "Computing features" + (f" (augmented view {view})" if view else "") + f" for {split_name}"
-    total_images = len(samples)
-
-    def on_batch(done, total):
-        run.emit(ev.batch_event(ev.STAGE_FEATURES, done, total, split=split_name, view=view,
-                                images_done=min(done * run.batch, total_images), images_total=total_images,
-                                message=label))
-
     augmenter = None
     if view:
         from ..augment import augmentation_layers
 
         augmenter = augmentation_layers(run.config.augmentation, seed=run.config.seed + view)
-    return cached_features(extractor, feature_cache, samples, run.hashes[split_name], run.size, run.batch,
-                           view=view, augmenter=augmenter, seed=run.config.seed, on_batch=on_batch,
-                           should_stop=run.stop)
+    return split_features(extractor, feature_cache, samples, run.hashes[split_name], run.size, run.batch,
+                          split=split_name, view=view, augmenter=augmenter, seed=run.config.seed, emit=run.emit,
+                          should_stop=run.stop)
 
 
 def cached_predictor(run: TrainingRun, trainable, extractor, feature_cache) -> Predictor:

@@ -11,13 +11,15 @@ from ..progress import ProgressPrinter
 
 # The settings `tlcore featurize` takes as flags (the parser offers exactly these).
 FEATURIZE_SETTINGS = ("backbone", "layer", "weights", "backbone_file", "image_size", "pooling", "batch_size",
-                      "val_fraction", "seed")
+                      "val_fraction", "seed", "group_by")
 
 
 def inspect(args) -> int:
-    from ...data import load_dataset
+    from ...data import load_dataset, load_edits
 
-    dataset = load_dataset(args.data, val_fraction=args.val_fraction, seed=args.seed, workspace=workspace_of(args))
+    workspace = workspace_of(args)
+    dataset = load_dataset(args.data, val_fraction=args.val_fraction, seed=args.seed, workspace=workspace,
+                           group_by=args.group_by, edits=load_edits(args.data, workspace))
     if args.json:
         print_json(dataset.report.to_dict())
     else:

@@ -61,6 +61,11 @@ def config_from_args(args):
 
         config.data_name = dataset_name(config.data)  # shared files name the dataset by this, never by its path
     config.data = absolute_if_path(config.data) or ""
+    if config.data and not args.config:
+        from ...data import load_edits
+
+        # The changes saved with `tlcore edit` (or on the Data page) apply; a replayed config keeps its own.
+        config.edits = [edit.to_dict() for edit in load_edits(config.data, workspace_of(args))]
     return config.validate()
 
 
