@@ -171,6 +171,8 @@ if load_failed:
                    "to see their report.")
     st.stop()
 dataset = ui.current_dataset()
+if dataset is None and ui.dataset_source():
+    st.stop()  # the images are chosen but cannot be read with these settings: the error above says why
 if dataset is None:
     st.info("No images chosen yet. Upload a zip or pick a folder above — try the **shapes** sample in *Folder on this server*.",
             icon=":material/arrow_upward:")

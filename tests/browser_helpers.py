@@ -129,3 +129,12 @@ def no_exception(page) -> None:
 def go_to(page, title: str) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
     wait_idle(page)
+
+
+def small_model(page, image_size: int, epochs: int = 3) -> None:
+    """On the Model page: a small image size and few epochs, for a quick run."""
+    for name, value, exact in (("Image size (pixels)", image_size, False), ("Epochs", epochs, True)):
+        box = page.get_by_role("spinbutton", name=name, exact=exact)
+        box.fill(str(value))
+        box.press("Enter")
+        wait_idle(page)

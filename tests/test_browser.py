@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import ROOT, browser, go_to, no_exception, start_server, wait_idle  # noqa: F401  (browser: a fixture)
+from browser_helpers import ROOT, browser, go_to, no_exception, small_model, start_server, wait_idle  # noqa: F401  (browser: a fixture)
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -114,14 +114,7 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights, shapes
     if weights == "none":
         page.get_by_text("Random start (no pretraining").click()
         wait_idle(page)
-    size = page.get_by_role("spinbutton", name="Image size (pixels)")
-    size.fill("64" if weights == "none" else "96")
-    size.press("Enter")
-    wait_idle(page)
-    epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
-    epochs.fill("3")
-    epochs.press("Enter")
-    wait_idle(page)
+    small_model(page, 64 if weights == "none" else 96)
     page.get_by_text("Trainable parameters").first.wait_for(timeout=120_000)
     page.get_by_text("All times here are estimates").first.wait_for(timeout=180_000)  # the timed estimate
     no_exception(page)

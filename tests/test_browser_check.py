@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from browser_helpers import ROOT, browser, go_to, no_exception, start_server, wait_idle  # noqa: F401  (browser: a fixture)
+from browser_helpers import ROOT, browser, go_to, no_exception, small_model, start_server, wait_idle  # noqa: F401  (browser: a fixture)
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 PLANTED = "red_stripes/green_columns_07.png"  # a green-columns picture saved in the red-stripes folder
@@ -34,14 +34,7 @@ def test_find_relabel_and_train_with_the_fix(separable_dataset, real_keras_home,
         page.set_default_timeout(60_000)
         page.goto(server.url + "/model")
         wait_idle(page)
-        size = page.get_by_role("spinbutton", name="Image size (pixels)")
-        size.fill("96")
-        size.press("Enter")
-        wait_idle(page)
-        epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
-        epochs.fill("3")
-        epochs.press("Enter")
-        wait_idle(page)
+        small_model(page, 96)
 
         go_to(page, "Data")
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(zip_path))

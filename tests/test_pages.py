@@ -143,6 +143,11 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def shown(markdown: str) -> str:
+    """The text a markdown element shows: its backslash escapes undone (``TLCORE\\_MAX`` reads ``TLCORE_MAX``)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]

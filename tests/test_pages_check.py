@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from test_pages import PAGES, assert_clean, env, open_page, select_dataset, texts, write_run  # noqa: F401  (env: a fixture)
+from test_pages import PAGES, assert_clean, env, open_page, select_dataset, shown, texts, write_run  # noqa: F401  (env: a fixture)
 from conftest import _write_tiny_dataset
 from tlcore.checks import CheckFolder, check_dataset
 from tlcore.config import TrainConfig
@@ -87,4 +87,7 @@ def test_a_subject_pattern_that_matches_nothing_is_an_error_not_a_crash(env):
     at.text_input(key="data_group_pattern").input(r"^(patient\d+)_").run()
     at.button(key="data_group_apply").click().run()
     assert not at.exception
-    assert any("matches none" in e.value and "Fix" in e.value for e in at.error), [e.value for e in at.error]
+    errors = [e.value for e in at.error]
+    assert any("matches none" in e and "Fix" in e for e in errors), errors
+    assert any(r"^(patient\d+)_" in shown(e) and r"\_" in e for e in errors), errors  # shown as typed, not italics
+    assert not any("No images chosen yet" in i.value for i in at.info)  # they are chosen: the setting is the problem

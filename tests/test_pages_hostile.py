@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from data_helpers import default_limits  # noqa: F401  (an autouse fixture: every test starts from the default limits)
 from test_archive import _hostile_zips, _tree
 from test_safety import code_running_model as _code_running_model
-from test_pages import PAGES, SESSION, env, make_dataset, open_page, select_dataset, zip_folder  # noqa: F401  (env: a fixture)
+from test_pages import PAGES, SESSION, env, make_dataset, open_page, select_dataset, shown, zip_folder  # noqa: F401  (env: a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +33,7 @@ def test_the_data_page_follows_the_settings(env, monkeypatch, tmp_path):
     monkeypatch.setenv("TLCORE_MAX_ZIP_FILES", "five")
     at = open_page(PAGES[0])
     assert not at.exception
-    assert at.error and "TLCORE_MAX_ZIP_FILES" in at.error[0].value and "Fix" in at.error[0].value
+    assert at.error and "TLCORE_MAX_ZIP_FILES" in shown(at.error[0].value) and "Fix" in at.error[0].value
 
 
 @pytest.mark.slow

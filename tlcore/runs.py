@@ -60,7 +60,24 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()[:40] or "run"
 
 
-class RunFolder:
+class EventFolder:
+    """A folder with an append-only event stream at ``events_path`` (a run's, a data check's)."""
+
+    events_path: Path
+
+    def events(self) -> list[dict]:
+        return read_jsonl(self.events_path)
+
+    def emit(self, event: dict) -> None:
+        """Append one event to the stream."""
+        append_jsonl(self.events_path, event)
+
+    def log_status(self, status: str, message: str = "", **fields: Any) -> None:
+        """Record that the job is now ``status`` (one of tlcore.events.STATUSES)."""
+        self.emit(ev.status_event(status, message, **fields))
+
+
+class RunFolder(EventFolder):
     """One run's folder: where each file is, and how it is read and written."""
 
     def __init__(self, path: str | Path):
@@ -189,16 +206,6 @@ class RunFolder:
             tmp.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ events and status
-    def events(self) -> list[dict]:
-        return read_jsonl(self.events_path)
-
-    def emit(self, event: dict) -> None:
-        """Append one event to the run's stream."""
-        append_jsonl(self.events_path, event)
-
-    def log_status(self, status: str, message: str = "", **fields: Any) -> None:
-        """Record that the run is now ``status`` (one of tlcore.events.STATUSES)."""
-        self.emit(ev.status_event(status, message, **fields))
 
     def export_events(self) -> list[dict]:
         """The export job's events (same schema as a run's; empty when never exported)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Callable
 
 import streamlit as st
@@ -12,8 +13,22 @@ from tlcore import TLCoreError
 log = logging.getLogger("transfer_studio")
 
 
+_MARKDOWN = re.compile(r"([\\`*_$\[\]<>~|])")
+
+
+def plain(text: str) -> str:
+    """``text`` shown as written by a markdown element: a file name's or a pattern's ``_``, ``*``
+    or ``\\`` must not turn into italics or vanish."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
 def error_message(err: BaseException, what: str = "") -> str:
-    """The plain-language message a user sees for an error (tlcore's own text when it has one)."""
+    """The plain-language message a user sees for an error (tlcore's own text when it has one),
+    ready for ``st.error`` (markdown characters in it escaped)."""
+    return plain(_message(err, what))
+
+
+def _message(err: BaseException, what: str) -> str:
     doing = f" {what}" if what else ""
     if isinstance(err, TLCoreError):
         return str(err)

@@ -124,7 +124,7 @@ def duplicates(result: dict, dataset, decided: set[str]) -> None:
         members = group["members"]
         with st.container(border=True):
             st.markdown(f"**{_KINDS.get(group['kind'], group['kind'])}** · similarity {group.get('similarity', 0):.2f}")
-            cols = st.columns(min(len(members), 6))
+            cols = st.columns(max(4, min(len(members), 6)))  # small pictures side by side, even for a pair
             for col, m in zip(cols, members):
                 mark = " · excluded" if m["path"] in decided else ""
                 _picture(col, dataset, m["path"], f"{m['path']} · {m['label']} · "
@@ -158,7 +158,7 @@ def splits(result: dict, dataset) -> None:
     for r in rows:
         (st.warning if r.get("flagged") else st.caption)(r["message"])
         if r.get("flagged") and r.get("example_paths"):
-            cols = st.columns(min(len(r["example_paths"]), 8))
+            cols = st.columns(8)
             for col, path in zip(cols, r["example_paths"]):
                 _picture(col, dataset, path, path)
     if rows:

@@ -14,6 +14,7 @@ import streamlit as st
 
 from tlcore import TLCoreError, Workspace, dataset_name, load_dataset, open_image, run_folders
 
+from .calls import error_message
 from .state import current_config, load_state, save_state, update_config, workspace
 
 log = logging.getLogger("transfer_studio")
@@ -64,7 +65,7 @@ def current_dataset(*, quiet: bool = False):
             return _cached_dataset(*_dataset_key(source))
     except TLCoreError as err:
         if not quiet:
-            st.error(str(err))
+            st.error(error_message(err), icon=":material/error:")
     except Exception as err:
         log.exception("cannot reload dataset %s", source)
         if not quiet:

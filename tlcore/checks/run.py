@@ -252,46 +252,38 @@ def _curve(learning_curve, x, y, splits, classes, seed) -> dict:
     return learning_curve(x[train], y[train], x[val], y[val], classes, seed=seed).to_dict()
 
 
+def _groups(values: dict, kind: str) -> list[dict]:
+    return [g for g in values.get("near_duplicates", []) if g.get("kind") == kind]
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def summarize(values: dict) -> list[Finding]:
     """The check's findings in plain words, most important first."""
-    findings: list[Finding] = []
-    for row in values.get("shift", []):
-        if row.get("flagged"):
-            findings.append(Finding(row["message"], "check those pictures (the ones that look most unlike training "
-                                    "are listed); collect training pictures like them, or judge the model on "
-                                    "the split it will meet.", row.get("example_paths", [])))
-    leaks = [g for g in values.get("near_duplicates", []) if g.get("kind") == "leak"]
-    if leaks:
-        n = sum(len(g["members"]) for g in leaks)
-        findings.append(Finding(
-            f"{len(leaks)} group{'s' if len(leaks) != 1 else ''} of near-identical pictures ({n} pictures) sit in "
-            "more than one split, so the model is scored on pictures it has practically seen (leakage)",
-            "exclude the copies from one side (or keep each group in one split).",
-            [m["path"] for g in leaks for m in g["members"]]))
-    conflicts = [g for g in values.get("near_duplicates", []) if g.get("kind") == "conflict"]
-    if conflicts:
-        findings.append(Finding(
-            f"{len(conflicts)} group{'s' if len(conflicts) != 1 else ''} of near-identical pictures carry "
-            "different labels", "relabel or exclude the wrong ones.",
-            [m["path"] for g in conflicts for m in g["members"]]))
-    suspects = values.get("labels", {})
-    if suspects.get("num_suspects"):
-        n = suspects["num_suspects"]
-        findings.append(Finding(
-            f"{n} picture{'s' if n != 1 else ''} may be labelled wrong (another class fits {'them' if n != 1 else 'it'} "
-            "much better)", "look at each one: relabel it, exclude it, or keep it as it is.",
-            [s["path"] for s in suspects.get("suspects", [])]))
-    outliers = values.get("outliers", {})
-    if outliers.get("num_items"):
-        n = outliers["num_items"]
-        findings.append(Finding(
-            f"{n} picture{'s' if n != 1 else ''} look{'s' if n == 1 else ''} unlike the others (outliers: a "
-            "placeholder, a wrong file, or a rare kind of picture)", "exclude the ones that do not belong.",
-            [o["path"] for o in outliers.get("items", [])]))
-    dupes = [g for g in values.get("near_duplicates", []) if g.get("kind") == "duplicate"]
-    if dupes:
-        findings.append(Finding(
-            f"{len(dupes)} group{'s' if len(dupes) != 1 else ''} of near-identical pictures within one class",
-            "copies add no information and weigh those pictures more; exclude all but one.",
-            [m["path"] for g in dupes for m in g["members"]]))
-    return findings
+    findings = [Finding(row["message"].rstrip("."), "check those pictures (the ones that look most unlike training are listed); "
+                        "collect training pictures like them, or judge the model on the split it will meet.",
+                        row.get("example_paths", []))
+                for row in values.get("shift", []) if row.get("flagged")]
+    leaks, conflicts, dupes = (_groups(values, kind) for kind in ("leak", "conflict", "duplicate"))
+    suspects, outliers = values.get("labels", {}), values.get("outliers", {})
+    n_suspects, n_outliers = suspects.get("num_suspects", 0), outliers.get("num_items", 0)
+    members = lambda groups: [m["path"] for g in groups for m in g["members"]]  # noqa: E731
+    candidates = [
+        (leaks, f"{_count(len(leaks), 'group', 'groups')} of near-identical pictures ({len(members(leaks))} pictures) "
+                "sit in more than one split, so the model is scored on pictures it has practically seen (leakage)",
+         "exclude the copies from one side (or keep each group in one split).", members(leaks)),
+        (conflicts, f"{_count(len(conflicts), 'group', 'groups')} of near-identical pictures carry different labels",
+         "relabel or exclude the wrong ones.", members(conflicts)),
+        (n_suspects, f"{_count(n_suspects, 'picture', 'pictures')} may be labelled wrong (another class fits "
+                     f"{'it' if n_suspects == 1 else 'them'} much better)",
+         "look at each one: relabel it, exclude it, or keep it as it is.",
+         [x["path"] for x in suspects.get("suspects", [])]),
+        (n_outliers, f"{_count(n_outliers, 'picture looks', 'pictures look')} unlike the others (outliers: a "
+                     "placeholder, a wrong file, or a rare kind of picture)", "exclude the ones that do not belong.",
+         [o["path"] for o in outliers.get("items", [])]),
+        (dupes, f"{_count(len(dupes), 'group', 'groups')} of near-identical pictures within one class",
+         "copies add no information and weigh those pictures more; exclude all but one.", members(dupes)),
+    ]
+    return findings + [Finding(problem, fix, paths) for found, problem, fix, paths in candidates if found]

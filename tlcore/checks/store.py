@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
 
-from .. import events as ev
 from .. import runs
 from ..config import TrainConfig, load_config, save_config
-from ..runfiles import append_jsonl, read_json, read_jsonl, write_json_atomic
+from ..runfiles import read_json, write_json_atomic
 from ..workspace import Workspace, default_workspace
 
 CHECKS_DIR = "checks"
@@ -37,7 +35,7 @@ def data_key(data: str | Path) -> str:
     return hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:16]
 
 
-class CheckFolder:
+class CheckFolder(runs.EventFolder):
     """The folder of one dataset's latest check."""
 
     def __init__(self, data: str | Path, workspace: Workspace | None = None):
@@ -76,15 +74,6 @@ class CheckFolder:
 
     def config(self) -> TrainConfig:
         return load_config(self.config_path)
-
-    def events(self) -> list[dict]:
-        return read_jsonl(self.events_path)
-
-    def emit(self, event: dict) -> None:
-        append_jsonl(self.events_path, event)
-
-    def log_status(self, status: str, message: str = "", **fields: Any) -> None:
-        self.emit(ev.status_event(status, message, **fields))
 
     def result(self) -> dict | None:
         """The latest finished check (a dict as DataCheck.to_dict writes it), or None."""

@@ -266,7 +266,8 @@ def subjects_summary(
             if n:
                 findings.append(Finding(
                     f"{n:,} subject{'s have' if n > 1 else ' has'} images both in training and in your {split} "
-                    f"folder ({images:,} {split} images), so {split} accuracy will look better than it is",
+                    f"folder ({images:,} {split} images), so {split} accuracy will look better than it is (if the same "
+                    "name means the same subject)",
                     "keep each subject's images in one split folder"
                     + (", or drop the val folder and let Transfer Studio split by subject." if split == "val" else "."),
                 ))
