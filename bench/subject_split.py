@@ -35,7 +35,7 @@ def main() -> int:
     for group_by, words in (("none", "random split"), ("auto", "split by patient")):
         val, test, seconds, subjects = results[group_by]
         report(f"chest_xray {words}", f"val {val:.1%}, test {test:.1%} (gap {100 * (val - test):.1f} points), {seconds:.0f} s",
-               "val closer to test with the subject split", None)
+               "none: a measurement", None)
     straddling = (results["auto"][3].get("random_split") or {})
     note(f"a random split puts {straddling.get('straddling_subjects')} patients on both sides "
          f"({straddling.get('val_images')} validation images); the subject split none")
