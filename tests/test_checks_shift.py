@@ -55,3 +55,14 @@ def test_splits_with_too_few_images_of_a_class_get_no_row_and_rows_are_json():
     saved = json.loads(json.dumps([r.to_dict() for r in rows]))
     assert saved[0]["class_name"] == "NORMAL" and saved[0]["control_low"] is None
     assert set(saved[0]) >= {"auc", "low", "high", "control_auc", "flagged", "level", "message", "examples"}
+
+
+def test_the_interval_of_a_very_large_split_needs_no_huge_matrix():
+    from tlcore.checks.shift import MAX_BOOTSTRAP_SIDE, _auc_with_interval
+
+    rng = np.random.default_rng(0)
+    n = 4 * MAX_BOOTSTRAP_SIDE
+    side = np.r_[np.zeros(n, int), np.ones(n, int)]
+    scores = np.r_[rng.normal(0, 1, n), rng.normal(1, 1, n)]  # a true AUC of about 0.76
+    auc, low, high = _auc_with_interval(scores, side, seed=0)
+    assert low < auc < high and 0.72 < low and high < 0.80

@@ -30,6 +30,7 @@ MAX_FOLDS = 5
 # control spans all its draws' intervals, as wide as chance really scatters at that size.
 CONTROL_DRAWS = 3
 BOOTSTRAP = 200
+MAX_BOOTSTRAP_SIDE = 3000  # images per side the interval's bootstrap compares (see _auc_with_interval)
 NUM_EXAMPLES = 8
 SPLIT_WORDS = {"val": "validation", "test": "test"}
 CONSEQUENCES = {
@@ -86,10 +87,15 @@ def _auc_with_interval(scores: np.ndarray, side: np.ndarray, seed: int) -> tuple
 
     auc = float(roc_auc_score(side, scores))
     pos, neg = scores[side == 1], scores[side == 0]
+    rng = np.random.default_rng(seed)
+    # The pairwise matrix below grows as the product of the two sides: a class with tens of
+    # thousands of images on each side would need gigabytes. A few thousand a side pin the
+    # interval down as well as all of them would.
+    pos, neg = (side_scores if len(side_scores) <= MAX_BOOTSTRAP_SIDE else
+                rng.choice(side_scores, MAX_BOOTSTRAP_SIDE, replace=False) for side_scores in (pos, neg))
     # Every bootstrap AUC is a weighted mean of the same pairwise comparisons (Mann-Whitney):
     # one matrix, then resampling weights, instead of 200 calls to roc_auc_score.
     wins = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
-    rng = np.random.default_rng(seed)
     w_pos = rng.multinomial(len(pos), np.full(len(pos), 1 / len(pos)), size=BOOTSTRAP)
     w_neg = rng.multinomial(len(neg), np.full(len(neg), 1 / len(neg)), size=BOOTSTRAP)
     boot = np.einsum("bi,ij,bj->b", w_pos, wins, w_neg) / (len(pos) * len(neg))
