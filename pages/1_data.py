@@ -206,10 +206,7 @@ skipped_clutter = [s for s in skipped if s.ignored]
 if report.validation:
     st.caption(f"Validation images: {report.validation}.")
 for warning in warnings:  # each a Finding: the problem, its fix, the files concerned
-    if warning.fix:
-        st.warning(f"{warning.problem}.  \n**Fix:** {warning.fix[0].upper() + warning.fix[1:]}", icon=":material/warning:")
-    else:
-        st.warning(warning.problem, icon=":material/warning:")
+    st.warning(ui.finding_text(warning.problem, warning.fix), icon=":material/warning:")
 if not warnings:
     st.success("No problems with the files: every picture could be read, no two files are identical, and every class "
                "has enough pictures.",

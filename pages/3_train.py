@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from tlcore import TrainConfig, cancel_run, dataset_name, ensure_standby, events, list_runs, overfitting, start_run
+from tlcore import TrainConfig, cancel_run, changes_in_words, dataset_name, ensure_standby, events, list_runs, overfitting, start_run
 
 ui.page_header(
     "train",
@@ -32,9 +32,8 @@ else:
     edits = ui.current_edits()  # the changes made on the Data page: this run uses them
     config = ui.current_config()
     st.markdown(config.describe(num_classes=len(ui.class_names(dataset))))
-    if edits:
-        done = {a: sum(1 for e in edits if e["action"] == a) for a in ("relabel", "exclude")}
-        st.caption(f"Uses your changes to the pictures: {done['relabel']} relabelled, {done['exclude']} excluded "
+    if changes_in_words(edits):
+        st.caption(f"Uses your changes to the pictures: {changes_in_words(edits)} "
                    "(your files are unchanged; the run's settings record the changes).")
     if dataset.report.validation:
         st.caption(f"Validation pictures: {dataset.report.validation}.")

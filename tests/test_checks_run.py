@@ -11,7 +11,7 @@ from PIL import Image
 
 from tlcore.checks import CheckFolder, check_dataset
 from tlcore.config import TrainConfig
-from tlcore.data import Edit, add_edits, load_dataset
+from tlcore.data import Edit, add_edits
 from tlcore.errors import TLCoreError
 from tlcore.workspace import Workspace
 

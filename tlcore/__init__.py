@@ -47,7 +47,7 @@ _LAZY = {
     "featurize": "features",
     "check_dataset": "checks", "DataCheck": "checks", "learning_curve_of": "checks",
     "start_check": "jobs", "check_status": "jobs", "cancel_check": "jobs", "latest_check": "jobs", "CheckStatus": "jobs",
-    "load_edits": "data", "add_edits": "data", "undo_edit": "data", "clear_edits": "data", "Edit": "data",
+    "load_edits": "data", "add_edits": "data", "undo_edit": "data", "clear_edits": "data", "Edit": "data", "changes_in_words": "data",
     "Workspace": "workspace", "default_workspace": "workspace",
     "device_info": "device", "describe_device": "device",
 }

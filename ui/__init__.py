@@ -23,7 +23,7 @@ from __future__ import annotations
 from tlcore import epoch_rows, fine_tune_words, format_seconds, progress_of, safe_filename
 
 from .backbones import backbone_comparison
-from .calls import attempt, call, error_message
+from .calls import attempt, call, error_message, finding_text, plain
 from .checks import check_panel, score_warnings
 from .edits import current_edits
 from .subjects import subject_setting
@@ -44,8 +44,8 @@ __all__ = [
     "attempt", "backbone_comparison", "check_panel", "score_warnings", "current_edits", "subject_setting", "backbone_name", "call", "clamp_state", "class_names", "configure_page",
     "confusion_figure", "counts_figure", "current_config", "current_dataset", "curves_figure", "dataset_display_name",
     "dataset_source", "device_description", "earlier_uploads", "epoch_rows", "error_message", "file_stamp",
-    "fine_tune_words", "finished_run_ids", "first_image", "flash", "format_params", "format_seconds", "frame",
-    "load_state", "new_session_id", "next_step", "page_header", "pick_finished_run", "picture_thumbnail",
+    "fine_tune_words", "finding_text", "finished_run_ids", "first_image", "flash", "format_params", "format_seconds", "frame",
+    "load_state", "new_session_id", "plain", "next_step", "page_header", "pick_finished_run", "picture_thumbnail",
     "probability_figure", "progress_of", "remember_dataset", "run_config", "run_dir", "run_folder",
     "run_label", "safe_filename", "sample_label", "samples_of", "save_state", "session_id", "show_flash",
     "speed_metric", "thumbnail", "update_config", "upload_folder", "valid_session_id",

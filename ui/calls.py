@@ -22,6 +22,13 @@ def plain(text: str) -> str:
     return _MARKDOWN.sub(r"\\\1", str(text))
 
 
+def finding_text(problem: str, fix: str = "") -> str:
+    """A finding as a page shows it: the problem, then "**Fix:** …" (both escaped)."""
+    if not fix:
+        return plain(problem)
+    return f"{plain(problem)}.  \n**Fix:** {plain(fix[0].upper() + fix[1:])}"
+
+
 def error_message(err: BaseException, what: str = "") -> str:
     """The plain-language message a user sees for an error (tlcore's own text when it has one),
     ready for ``st.error`` (markdown characters in it escaped)."""

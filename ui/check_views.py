@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from . import edits as user_edits
+from .calls import finding_text, plain
 from .charts import SPLIT_NAMES
 from .datasets import file_stamp, thumbnail
 
@@ -42,10 +43,15 @@ def _pct(value) -> str:
     return f"{100 * float(value):.0f} %"
 
 
+def _undecided(result: dict, section: str, key: str, decided: set[str]) -> list[dict]:
+    """The pictures a section lists that the user has not decided about yet."""
+    return [item for item in result.get(section, {}).get(key, []) if item["path"] not in decided]
+
+
 def tab_titles(result: dict, decided: set[str], edits: list[dict]) -> list[str]:
-    n_sus = sum(1 for s in result.get("labels", {}).get("suspects", []) if s["path"] not in decided)
+    n_sus = len(_undecided(result, "labels", "suspects", decided))
     n_dup = len(result.get("near_duplicates", []))
-    n_out = sum(1 for o in result.get("outliers", {}).get("items", []) if o["path"] not in decided)
+    n_out = len(_undecided(result, "outliers", "items", decided))
     n_shift = sum(1 for r in result.get("shift", []) if r.get("flagged"))
     return [f"Wrong labels? ({n_sus})", f"Near-duplicates ({n_dup})", f"Outliers ({n_out})",
             "Splits" + (f" ({n_shift} ⚠)" if n_shift else ""), "More pictures?", "Map", f"Your changes ({len(edits)})"]
@@ -72,7 +78,7 @@ def header(result: dict, edits: list[dict], config) -> None:
         st.info("Your changes differ from the ones this check saw. The next run uses your changes; "
                 "**check again** to see their effect here.", icon=":material/update:")
     for f in result.get("findings", []):
-        st.warning(f"{f['problem']}.  \n**Fix:** {f['fix'][0].upper() + f['fix'][1:]}", icon=":material/warning:")
+        st.warning(finding_text(f["problem"], f["fix"]), icon=":material/warning:")
     if not result.get("findings"):
         st.success("The check found nothing that needs your attention.", icon=":material/check_circle:")
 
@@ -91,7 +97,7 @@ def _grid(dataset, items: list[dict], key: str, caption, buttons) -> None:
 
 
 def suspects(result: dict, dataset, decided: set[str]) -> None:
-    items = [s for s in result.get("labels", {}).get("suspects", []) if s["path"] not in decided]
+    items = _undecided(result, "labels", "suspects", decided)
     if not items:
         st.success("No picture looks labelled wrong (or you decided about every one).", icon=":material/check_circle:")
         return
@@ -105,8 +111,8 @@ def suspects(result: dict, dataset, decided: set[str]) -> None:
     if b[2].button(f"Keep all {len(items)} as labelled", key="sus_all_keep", icon=":material/done_all:"):
         _decide([(s["path"], "keep", None) for s in items])
     _grid(dataset, items, "sus",
-          lambda s: f"**{s['path']}** ({SPLIT_NAMES.get(s['split'], s['split']).lower()}) · labelled **{s['given']}**, "
-                    f"looks like **{s['suggested']}** ({_pct(s['confidence'])} sure)",
+          lambda s: f"**{plain(s['path'])}** ({SPLIT_NAMES.get(s['split'], s['split']).lower()}) · labelled "
+                    f"**{plain(s['given'])}**, looks like **{plain(s['suggested'])}** ({_pct(s['confidence'])} sure)",
           lambda s: [(f"Relabel as {s['suggested']}", (s["path"], "relabel", s["suggested"]), ":material/label:"),
                      ("Exclude", (s["path"], "exclude", None), ":material/block:"),
                      ("Keep as is", (s["path"], "keep", None), ":material/check:")])
@@ -127,7 +133,7 @@ def duplicates(result: dict, dataset, decided: set[str]) -> None:
             cols = st.columns(max(4, min(len(members), 6)))  # small pictures side by side, even for a pair
             for col, m in zip(cols, members):
                 mark = " · excluded" if m["path"] in decided else ""
-                _picture(col, dataset, m["path"], f"{m['path']} · {m['label']} · "
+                _picture(col, dataset, m["path"], f"{plain(m['path'])} · {plain(m['label'])} · "
                                                   f"{SPLIT_NAMES.get(m['split'], m['split']).lower()}{mark}")
             extra = [m for m in members if m["split"] == "train"] if group["kind"] == "leak" else members[1:]
             extra = [m for m in extra if m["path"] not in decided]
@@ -137,13 +143,13 @@ def duplicates(result: dict, dataset, decided: set[str]) -> None:
 
 
 def outliers(result: dict, dataset, decided: set[str]) -> None:
-    items = [o for o in result.get("outliers", {}).get("items", []) if o["path"] not in decided]
+    items = _undecided(result, "outliers", "items", decided)
     if not items:
         st.success("No picture stands out as unlike the others.", icon=":material/check_circle:")
         return
     st.caption("Pictures unlike anything else in their class or the dataset: placeholders, wrong files, or rare "
                "kinds of pictures that may need more examples. Most unusual first.")
-    _grid(dataset, items, "out", lambda o: f"**{o['path']}** · {o['label']} · "
+    _grid(dataset, items, "out", lambda o: f"**{plain(o['path'])}** · {plain(o['label'])} · "
                                           f"{SPLIT_NAMES.get(o['split'], o['split']).lower()}",
           lambda o: [("Exclude", (o["path"], "exclude", None), ":material/block:"),
                      ("Keep", (o["path"], "keep", None), ":material/check:")])
@@ -156,11 +162,11 @@ def splits(result: dict, dataset) -> None:
     if not rows:
         st.caption("There are no other splits with enough pictures of a class to compare.")
     for r in rows:
-        (st.warning if r.get("flagged") else st.caption)(r["message"])
+        (st.warning if r.get("flagged") else st.caption)(plain(r["message"]))
         if r.get("flagged") and r.get("example_paths"):
             cols = st.columns(8)
             for col, path in zip(cols, r["example_paths"]):
-                _picture(col, dataset, path, path)
+                _picture(col, dataset, path, plain(path))
     if rows:
         st.dataframe([{"class": r["class_name"], "split": SPLIT_NAMES.get(r["split"], r["split"]),
                        "AUC": round(r["auc"], 3), "95 % interval": f"{r['low']:.2f}–{r['high']:.2f}",
@@ -192,11 +198,19 @@ def curve(result: dict) -> None:
     st.plotly_chart(fig, width="stretch", key="check_curve")
     for c in values.get("classes", []):
         if c.get("message"):
-            (st.info if c.get("verdict") == "more" else st.caption)(c["message"])
+            (st.info if c.get("verdict") == "more" else st.caption)(plain(c["message"]))
 
 
 def _data_uri(dataset, path: str) -> str:
-    thumb = thumbnail(_abs(dataset, path), 96, file_stamp(_abs(dataset, path)))
+    full = _abs(dataset, path)
+    return _thumbnail_uri(full, file_stamp(full))
+
+
+@st.cache_data(max_entries=8192, show_spinner=False)
+def _thumbnail_uri(path: str, stamp: float) -> str:
+    """A small JPEG of the picture as a data URI, for a tooltip; cached, because every tab of the
+    check (the map's too) is drawn again on each rerun of the Data page."""
+    thumb = thumbnail(path, 96, stamp)
     if thumb is None:
         return ""
     buf = io.BytesIO()
@@ -248,7 +262,7 @@ def embedding_map(result: dict, dataset) -> None:
         if thumb is not None:
             col.image(thumb, width="stretch")
         row = frame[frame["path"] == path].iloc[0]
-        info.markdown(f"**{path}**  \nlabel **{row['label']}** · {SPLIT_NAMES.get(row['split'], row['split']).lower()}"
+        info.markdown(f"**{plain(path)}**  \nlabel **{plain(row['label'])}** · {SPLIT_NAMES.get(row['split'], row['split']).lower()}"
                       f" · {row['mark']}")
 
 
@@ -278,7 +292,7 @@ def score_warnings(check: dict | None, split: str) -> None:
         return
     for r in check.get("shift", []):
         if r.get("flagged") and r.get("split") == split:
-            st.warning(r["message"], icon=":material/difference:")
+            st.warning(plain(r["message"]), icon=":material/difference:")
     leaks = [g for g in check.get("near_duplicates", []) if g.get("kind") == "leak"
              and any(m["split"] == split for m in g["members"])]
     if leaks:

@@ -21,6 +21,8 @@ import numpy as np
 
 from .. import events as ev
 from ..config import TrainConfig
+from ..data.discover import relative_path
+from ..data.edits import check_edits
 from ..errors import TLCoreError
 from ..findings import Finding
 from ..workspace import Workspace, default_workspace
@@ -55,12 +57,6 @@ class DataCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.values, "findings": [f.to_dict() for f in self.findings]}
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "DataCheck":
-        values = dict(values)
-        findings = [Finding.from_dict(f) for f in values.pop("findings", [])]
-        return cls(values, findings)
 
 
 def _config_of(config: TrainConfig | str | Path) -> TrainConfig:
@@ -102,8 +98,6 @@ def check_features(config: TrainConfig | str | Path, *, workspace: Workspace | N
         blocks.append(split_features(parts.extractor, cache, part, hashes, parts.image_size, config.batch_size,
                                      split=split, emit=emit, should_stop=should_stop))
         samples += part
-    from ..data.discover import relative_path
-
     return CheckFeatures(
         dataset=dataset, features=np.concatenate(blocks, axis=0).astype("float32"),
         labels=np.array([s.label for s in samples], dtype=int), splits=np.array([s.split for s in samples]),
@@ -137,7 +131,6 @@ def check_dataset(config: TrainConfig | str | Path, *, workspace: Workspace | No
         TLCoreError: The dataset cannot be used, a setting is wrong, or a class is too small
             for ``folds`` folds; the message says how to fix it.
     """
-    from .curve import learning_curve
     from .duplicates import find_near_duplicates
     from .embedding import project
     from .labels import find_label_suspects
@@ -150,7 +143,7 @@ def check_dataset(config: TrainConfig | str | Path, *, workspace: Workspace | No
     feats = check_features(config, workspace=workspace, on_event=emit, should_stop=should_stop)
     dataset, x, y, splits = feats.dataset, feats.features, feats.labels, feats.splits
     classes = list(dataset.classes)
-    kept = {e["path"] for e in _edit_dicts(config.edits) if e.get("action") == "keep"}
+    kept = {e.path for e in check_edits(config.edits) if e.action == "keep"}
     timings: dict[str, float] = {"features": round(feats.seconds, 2)}
 
     def step(name: str, message: str, work: Callable[[], Any]) -> Any:
@@ -185,7 +178,7 @@ def check_dataset(config: TrainConfig | str | Path, *, workspace: Workspace | No
     }
     if curve:
         values["curve"] = step("curve", "Retraining on parts of the training pictures (learning curve)",
-                               lambda: _curve(learning_curve, x, y, splits, classes, config.seed))
+                               lambda: _curve(x, y, splits, classes, config.seed))
     if embedding:
         values["map"] = step("map", "Drawing the map of your pictures",
                              lambda: project(x, seed=config.seed).to_dict())
@@ -198,17 +191,11 @@ def learning_curve_of(config: TrainConfig | str | Path, *, workspace: Workspace 
                       on_event: ev.Emit | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
     """"Do I need more images?": the learning curve of ``config``'s dataset alone (see
     :func:`tlcore.checks.curve.learning_curve`), on the same cached features as the check."""
-    from .curve import learning_curve
-
     config = _config_of(config)
     feats = check_features(config, workspace=workspace, on_event=on_event, should_stop=should_stop)
     if on_event is not None:
         on_event(ev.stage_event(STAGE, "Retraining on parts of the training pictures (learning curve)", step="curve"))
-    return _curve(learning_curve, feats.features, feats.labels, feats.splits, list(feats.dataset.classes), config.seed)
-
-
-def _edit_dicts(edits) -> list[dict]:
-    return [e if isinstance(e, dict) else {"path": e.path, "action": e.action, "label": e.label} for e in edits or []]
+    return _curve(feats.features, feats.labels, feats.splits, list(feats.dataset.classes), config.seed)
 
 
 def _sample(index: int, feats: CheckFeatures, classes: list[str], probs: np.ndarray | None = None) -> dict:
@@ -225,9 +212,6 @@ def _with_samples(values: dict, key: str, feats: CheckFeatures, classes: list[st
     items = []
     for item in values.get(key, []):
         item = {**item, **_sample(item["index"], feats, classes, probs)}
-        for name in ("given", "suggested"):
-            if isinstance(item.get(name), (int, np.integer)):
-                item[name] = classes[int(item[name])]
         if item["path"] not in kept:
             items.append(item)
     values = {k: v for k, v in values.items() if k != "ranked"}
@@ -245,7 +229,9 @@ def _shift_row(row: dict, feats: CheckFeatures) -> dict:
     return {**row, "example_paths": [feats.paths[i] for i in row.get("examples", [])]}
 
 
-def _curve(learning_curve, x, y, splits, classes, seed) -> dict:
+def _curve(x, y, splits, classes, seed) -> dict:
+    from .curve import learning_curve
+
     train, val = splits == "train", splits == "val"
     if not val.any():
         return {"skipped": "There are no validation pictures to measure the curve on."}

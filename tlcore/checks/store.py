@@ -1,6 +1,6 @@
 """The check folder: the one owner of where a dataset's latest data check lives.
 
-Every dataset (keyed by its resolved path) has one folder in the workspace::
+Every dataset (keyed by :func:`tlcore.data.source.dataset_key`) has one folder in the workspace::
 
     <workspace>/checks/<key>/
       config.json     the TrainConfig the check read the dataset and features with
@@ -15,11 +15,11 @@ module spells these names.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from .. import runs
 from ..config import TrainConfig, load_config, save_config
+from ..data.source import dataset_key
 from ..runfiles import read_json, write_json_atomic
 from ..workspace import Workspace, default_workspace
 
@@ -29,25 +29,18 @@ RESULT = "check.json"
 CONFIG, EVENTS, LOG, CANCEL = runs.CONFIG, runs.EVENTS, runs.LOG, runs.CANCEL
 
 
-def data_key(data: str | Path) -> str:
-    """The key of a dataset: its resolved path, hashed (the same folder gives the same key)."""
-    resolved = str(Path(data).expanduser().resolve())
-    return hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:16]
-
-
 class CheckFolder(runs.EventFolder):
     """The folder of one dataset's latest check."""
 
     def __init__(self, data: str | Path, workspace: Workspace | None = None):
         workspace = workspace or default_workspace()
-        self.data = str(data)
-        self.path = workspace.root / CHECKS_DIR / data_key(data)
+        self.path = workspace.root / CHECKS_DIR / dataset_key(data)
 
     @classmethod
     def at(cls, path: str | Path) -> "CheckFolder":
         """The check folder at ``path`` (as a check job is told where it works)."""
         folder = cls.__new__(cls)
-        folder.path, folder.data = Path(path), ""
+        folder.path = Path(path)
         return folder
 
     config_path = property(lambda self: self.path / CONFIG)

@@ -43,6 +43,14 @@ def relative_path(path: str | Path, base: Path) -> str:
         return str(path)
 
 
+def normal_path(path: str) -> str:
+    """A path the user wrote, as the report writes paths: posix separators, no leading ``./``."""
+    text = path.strip().replace("\\", "/")
+    while text.startswith("./"):
+        text = text[2:]
+    return text
+
+
 def _is_clutter(name: str) -> bool:
     return name.startswith(".") or name == "__MACOSX" or name.lower() in _JUNK_FILES
 

@@ -3,7 +3,7 @@
 An :class:`Edit` names one image by its path relative to the dataset folder (as the report
 writes paths) and what to do with it: ``relabel`` moves it to another class, ``exclude``
 leaves it out, ``keep`` records that the user looked at it and it is fine. A dataset's edits
-live in the workspace, ``<workspace>/edits/<16 hex of sha256 of the resolved data path>.json``:
+live in the workspace, ``<workspace>/edits/<dataset_key(data)>.json``:
 ``{"data", "edits": [...], "history": [[...], ...]}``, where each history entry is the edit
 list before one change, so :func:`undo_edit` can restore it. :func:`apply_edits` is what
 :func:`~tlcore.data.load_dataset` runs on the candidate files.
@@ -11,7 +11,6 @@ list before one change, so :func:`undo_edit` can restore it. :func:`apply_edits`
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,8 @@ from ..errors import TLCoreError
 from ..findings import Finding
 from ..runfiles import read_json, write_json_atomic
 from ..workspace import Workspace, default_workspace
-from .discover import relative_path
+from .discover import normal_path, relative_path
+from .source import dataset_key
 
 EDIT_ACTIONS = ("relabel", "exclude", "keep")
 MAX_HISTORY = 100  # undo steps kept per dataset
@@ -64,19 +64,18 @@ class Edit:
         return cls(normal_path(path), action, label if action == "relabel" else None)
 
 
-def normal_path(path: str) -> str:
-    """A path as the report writes it: posix separators, no leading ``./``."""
-    text = path.strip().replace("\\", "/")
-    while text.startswith("./"):
-        text = text[2:]
-    return text
-
-
 def check_edits(values: list | tuple) -> list[Edit]:
     """Every value as an :class:`Edit` (raises TLCoreError for one that is not)."""
     if not isinstance(values, (list, tuple)):
         raise TLCoreError(f"The edits {values!r} are not a list.", _FIX_SHAPE)
     return [Edit.of(v) for v in values]
+
+
+def changes_in_words(edits: Iterable[Edit | dict[str, Any]]) -> str:
+    """What the edits change, e.g. ``"2 relabelled, 1 excluded"`` ("" when they only keep pictures)."""
+    actions = [e["action"] if isinstance(e, dict) else e.action for e in edits]
+    counts = ((actions.count("relabel"), "relabelled"), (actions.count("exclude"), "excluded"))
+    return ", ".join(f"{n} {word}" for n, word in counts if n)
 
 
 def _merged(edits: list[Edit], new: Iterable[Edit]) -> list[Edit]:
@@ -90,8 +89,7 @@ def _merged(edits: list[Edit], new: Iterable[Edit]) -> list[Edit]:
 # --------------------------------------------------------------------------- the edits file
 def edits_file(data: str | Path, workspace: Workspace | None = None) -> Path:
     """Where the edits of dataset ``data`` are kept in the workspace."""
-    key = hashlib.sha256(str(Path(data).expanduser().resolve()).encode("utf-8")).hexdigest()[:16]
-    return (workspace or default_workspace()).root / "edits" / f"{key}.json"
+    return (workspace or default_workspace()).root / "edits" / f"{dataset_key(data)}.json"
 
 
 def _read(data: str | Path, workspace: Workspace | None) -> tuple[list[Edit], list[list[Edit]]]:
@@ -195,12 +193,9 @@ def apply_edits(
         ))
     changed = [a for a in applied if a["action"] != "keep"]
     if changed:
-        relabelled = sum(a["action"] == "relabel" for a in changed)
-        parts = [f"{relabelled} relabelled" if relabelled else "", f"{len(changed) - relabelled} excluded"
-                 if len(changed) > relabelled else ""]
         warnings.append(Finding(
             f"{len(changed)} of your changes {'are' if len(changed) > 1 else 'is'} applied: "
-            f"{', '.join(p for p in parts if p)} (your files are unchanged)",
+            f"{changes_in_words(changed)} (your files are unchanged)",
             "undo or clear your changes to use the folders as they are.",
             tuple(a["path"] for a in changed),
         ))

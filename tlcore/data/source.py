@@ -9,6 +9,7 @@ name, also for the folder extracted from it), never by a server path or a sessio
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Iterator
@@ -93,6 +94,13 @@ def _remove_extraction(folder: Path) -> None:
 def _zip_marker(folder: Path) -> Path:
     """The marker :func:`_extract_cached` writes beside an extracted zip: ``<digest>.json``."""
     return folder.with_name(f"{folder.name}.json")
+
+
+def dataset_key(data: str | Path) -> str:
+    """A dataset's key in the workspace (its edits, its latest check): its resolved path, hashed,
+    so the same folder, however it is written, has one key."""
+    resolved = str(Path(data).expanduser().resolve())
+    return hashlib.sha256(resolved.encode("utf-8")).hexdigest()[:16]
 
 
 def dataset_name(source: str | Path | None, given: str | None = None) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import TLCoreError
 from ..findings import Finding
-from .discover import relative_path
+from .discover import normal_path, relative_path
 
 # Tried in order on each file name's stem; the first that matches names the subject.
 AUTO_PATTERNS: tuple[str, ...] = (
@@ -157,13 +157,6 @@ def _csv_path(value: str, base: Path) -> Path:
     return path
 
 
-def _normal(path: str) -> str:
-    text = path.strip().replace("\\", "/")
-    while text.startswith("./"):
-        text = text[2:]
-    return text
-
-
 def _from_csv(value: str, files: list[File], base: Path) -> Subjects:
     path = _csv_path(value, base)
     fix_columns = ("write a CSV file with the header 'path,group' and one row per image, e.g. "
@@ -177,7 +170,7 @@ def _from_csv(value: str, files: list[File], base: Path) -> Subjects:
                     f"The subject file {str(path)!r} has the columns {columns or 'none'}, not "
                     f"{', '.join(CSV_COLUMNS)}.", fix_columns)
             reader.fieldnames = columns
-            rows = [(_normal(row["path"] or ""), (row["group"] or "").strip()) for row in reader]
+            rows = [(normal_path(row["path"] or ""), (row["group"] or "").strip()) for row in reader]
     except OSError as err:
         raise TLCoreError(f"The subject file {str(path)!r} cannot be read ({err.strerror or err}).",
                           "give the path of an existing CSV file with columns path,group, or use 'auto'.") from None

@@ -38,20 +38,25 @@ class CheckStatus:
         status: One of tlcore.events.STATUSES, or None when the dataset was never checked.
         message: The latest status in words (for "failed": what went wrong and how to fix it).
         progress: The bar: feature pass with images/s and time left, then each check step.
-        result: The latest finished check (``DataCheck.to_dict()``), or None.
+        result: The latest finished check (``DataCheck.to_dict()``), or None (read on access).
     """
 
     status: str | None = None
     message: str = ""
     progress: Progress | None = None
-    result: dict | None = None
     started: float | None = None
     ended: float | None = None
-    events: list[dict] = field(default_factory=list, repr=False)
+    folder: CheckFolder | None = field(default=None, repr=False)
 
     @property
     def active(self) -> bool:
         return self.status in ev.ACTIVE
+
+    @property
+    def result(self) -> dict | None:
+        # Read when asked, not on every status probe: the page polls the status each second
+        # while a check runs, and a finished check of thousands of pictures is megabytes.
+        return self.folder.result() if self.folder is not None else None
 
 
 def start_check(config: TrainConfig, *, workspace: Workspace | None = None, folds: int | None = None) -> None:
@@ -87,7 +92,7 @@ def check_status(data: str | Path, *, workspace: Workspace | None = None) -> Che
     """Where the latest check of dataset ``data`` stands, and its latest result."""
     folder = CheckFolder(data, workspace)
     events = folder.events()
-    status = CheckStatus(result=folder.result(), events=events)
+    status = CheckStatus(folder=folder)
     for event in events:
         if ev.is_status(event):
             status.status, status.message = event.get("status"), event.get("message", "") or ""

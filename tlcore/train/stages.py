@@ -7,7 +7,6 @@ come from :func:`cached_outputs`: computed once per image and view, cached on di
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 

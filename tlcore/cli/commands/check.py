@@ -27,25 +27,36 @@ def _config(args):
     return config.validate()
 
 
+def _with_progress(args, work):
+    """Run ``work(progress)`` with a progress printer; on stderr with --json, so stdout holds the JSON alone."""
+    progress = ProgressPrinter(sys.stderr if args.json else None)
+    try:
+        return work(progress)
+    finally:
+        progress.close()
+
+
+def _print(args, values: dict, as_text) -> int:
+    if args.json:
+        print_json(values)
+    else:
+        print(as_text(values))
+    return EXIT_OK
+
+
 def check(args) -> int:
     from ...checks import check_dataset
     from ...checks.store import CheckFolder
     from ...checks.text import check_text
 
     config, workspace = _config(args), workspace_of(args)
-    progress = ProgressPrinter(sys.stderr if args.json else None)  # stdout keeps the JSON alone
-    result = check_dataset(config, workspace=workspace, folds=args.folds, curve=not args.no_curve,
-                           embedding=not args.no_map, on_event=progress)
-    progress.close()
+    values = _with_progress(args, lambda progress: check_dataset(
+        config, workspace=workspace, folds=args.folds, curve=not args.no_curve, embedding=not args.no_map,
+        on_event=progress).to_dict())
     folder = CheckFolder(config.data, workspace)  # the app shows the latest check of a dataset, whoever ran it
     folder.begin(config)
-    values = result.to_dict()
     folder.write_result(values)
-    if args.json:
-        print_json(values)
-    else:
-        print(check_text(values))
-    return EXIT_OK
+    return _print(args, values, check_text)
 
 
 def curve(args) -> int:
@@ -53,14 +64,9 @@ def curve(args) -> int:
     from ...checks.text import curve_text
 
     config = _config(args)
-    progress = ProgressPrinter(sys.stderr if args.json else None)  # stdout keeps the JSON alone
-    values = learning_curve_of(config, workspace=workspace_of(args), on_event=progress)
-    progress.close()
-    if args.json:
-        print_json(values)
-    else:
-        print(curve_text(values))
-    return EXIT_OK
+    values = _with_progress(args, lambda progress: learning_curve_of(config, workspace=workspace_of(args),
+                                                                     on_event=progress))
+    return _print(args, values, curve_text)
 
 
 def edit(args) -> int:
