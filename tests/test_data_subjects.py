@@ -152,6 +152,7 @@ def test_a_bad_csv_file_says_what_is_wrong(tmp_path, text, words):
     for word in words:
         assert word in message, message
     assert "Fix:" in message and "dogs/gone4.png" not in message  # at most 5 paths listed
+    assert "'groups.csv'" in message and str(tmp_path) not in message  # the file by its name, not its folder
 
 
 def test_a_missing_csv_file_is_a_plain_error(tmp_path):

@@ -161,13 +161,15 @@ def _from_csv(value: str, files: list[File], base: Path) -> Subjects:
     path = _csv_path(value, base)
     fix_columns = ("write a CSV file with the header 'path,group' and one row per image, e.g. "
                    "'NORMAL/IM-0115-0001.jpeg,IM-0115' (paths relative to the dataset folder).")
+    # Named by its name: a file uploaded on the Data page lives in the session's folder, whose
+    # code the message need not show (a path the user typed and cannot be read is shown whole).
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             columns = [c.strip().lower() for c in (reader.fieldnames or [])]
             if not set(CSV_COLUMNS) <= set(columns):
                 raise TLCoreError(
-                    f"The subject file {str(path)!r} has the columns {columns or 'none'}, not "
+                    f"The subject file {path.name!r} has the columns {columns or 'none'}, not "
                     f"{', '.join(CSV_COLUMNS)}.", fix_columns)
             reader.fieldnames = columns
             rows = [(normal_path(row["path"] or ""), (row["group"] or "").strip()) for row in reader]
@@ -175,13 +177,13 @@ def _from_csv(value: str, files: list[File], base: Path) -> Subjects:
         raise TLCoreError(f"The subject file {str(path)!r} cannot be read ({err.strerror or err}).",
                           "give the path of an existing CSV file with columns path,group, or use 'auto'.") from None
     except (UnicodeDecodeError, csv.Error) as err:
-        raise TLCoreError(f"The subject file {str(path)!r} is not a readable CSV file ({err}).", fix_columns) from None
+        raise TLCoreError(f"The subject file {path.name!r} is not a readable CSV file ({err}).", fix_columns) from None
     by_relative = {relative_path(p, base): p for _, _, p in files}
     missing = [p for p, _ in rows if p and p not in by_relative and not (base / p).is_file()]
     if missing:
         shown = ", ".join(repr(p) for p in missing[:5])
         raise TLCoreError(
-            f"The subject file {str(path)!r} names {len(missing)} file{'s' if len(missing) > 1 else ''} that "
+            f"The subject file {path.name!r} names {len(missing)} file{'s' if len(missing) > 1 else ''} that "
             f"{'are' if len(missing) > 1 else 'is'} not in the dataset: {shown}{', …' if len(missing) > 5 else ''}.",
             "write each path relative to the dataset folder as the report shows it (e.g. "
             f"{next(iter(by_relative), 'cats/001.jpg')!r}), or remove those rows.")
