@@ -1,6 +1,9 @@
-"""Step 4 — Evaluate: accuracy, confusion matrix, per-class scores and the pictures it got wrong."""
+"""Step 4 — Evaluate: accuracy with its interval, confusion matrix, per-class scores, the pictures it got wrong
+(and where it looked), whether its percentages can be believed, the threshold and "I don't know"."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import streamlit as st
 
@@ -10,7 +13,8 @@ from tlcore import evaluate_run
 ui.page_header(
     "evaluate",
     "See how well a trained model does on pictures it **never trained on** (the validation images), "
-    "which classes it mixes up, and the pictures it got wrong.",
+    "which classes it mixes up, the pictures it got wrong, and **how far to trust it**: how sure each figure is, "
+    "whether its percentages can be believed, where the cut-off goes and when it should say “I don't know”.",
 )
 
 run_id = ui.pick_finished_run("eval_run")
@@ -43,20 +47,29 @@ matrix = result.get("confusion_matrix") or []
 
 # --------------------------------------------------------------------------- headline
 st.header("1 · Overall", anchor=False)
-m = st.columns(4)
-m[0].metric("Accuracy", f"{result.get('accuracy', 0):.1%}", help="Share of the pictures the model labels correctly.")
-m[1].metric("Pictures checked", result.get("num_images", sum(map(sum, matrix)) if matrix else 0))
+num_images = result.get("num_images", sum(map(sum, matrix)) if matrix else 0)
+m = st.columns([2, 1, 1, 1])
+m[0].metric("Accuracy", ui.figure_with_interval(result.get("accuracy", 0), result.get("accuracy_ci")),
+            help="Share of the pictures the model labels correctly, with its 95 % interval in brackets.")
+m[1].metric("Pictures checked", num_images)
 m[2].metric("Balanced F1", f"{result.get('macro_f1', 0):.2f}",
             help="The average over classes of F1 (a mix of precision and recall; 1 is perfect). "
             "Unlike accuracy, a small class counts as much as a big one.")
 chance = 1 / len(classes) if classes else 0
 m[3].metric("Guessing would get", f"{chance:.0%}", help="Accuracy of picking a class at random, for comparison.")
 if "sensitivity" in result:
+    positive = result.get("positive_class")
     c1, c2 = st.columns(2)
-    c1.metric(f"Sensitivity for “{result.get('positive_class')}”", f"{result['sensitivity']:.1%}",
-              help=f"Of the pictures that really are {result.get('positive_class')}, the share the model finds.")
-    c2.metric("Specificity", f"{result['specificity']:.1%}",
-              help=f"Of the pictures that are not {result.get('positive_class')}, the share the model correctly leaves out.")
+    c1.metric(f"Sensitivity for “{positive}”", ui.figure_with_interval(result["sensitivity"], result.get("sensitivity_ci")),
+              help=f"Of the pictures that really are {positive}, the share the model finds.")
+    c2.metric("Specificity", ui.figure_with_interval(result["specificity"], result.get("specificity_ci")),
+              help=f"Of the pictures that are not {positive}, the share the model correctly leaves out.")
+    if result.get("threshold") is not None:
+        st.caption(f"At the run's threshold {float(result['threshold']):.3f}: a picture is called **{ui.plain(positive)}** "
+                   f"when the model gives it {100 * float(result['threshold']):.1f} % or more (section 6 changes it).")
+if result.get("accuracy_ci"):
+    st.caption(ui.interval_words(result.get("accuracy"), result.get("accuracy_ci"), "accuracy", num_images))
+ui.old_run_note(evaluation)
 
 ui.score_warnings(getattr(ui.run_config(run_id), "data", None), split)  # shifted or leaking pictures, from the data check
 if (evaluation.get("fine_tune") or {}).get("message"):  # which weights these figures are of, and why
@@ -117,17 +130,24 @@ st.caption(
     "**Recall:** of the pictures of this class, how many it finds. **F1** combines both. **Support:** how many pictures."
 )
 report = result.get("report") or {}
+with_ci = any(scores.get("recall_ci") for scores in report.values())
+if with_ci:
+    st.caption("**Recall, 95 % interval:** where the recall on new pictures of that class most likely lies; "
+               "a class with few pictures has a wide one.")
 st.dataframe(
-    [{"class": name, **{k: v for k, v in scores.items() if k in ("precision", "recall", "f1", "support")}}
+    [{"class": name, **{k: v for k, v in scores.items() if k in ("precision", "recall", "f1", "support")},
+      **({"recall interval": ui.recall_interval(scores)} if with_ci else {})}
      for name, scores in report.items()],
     hide_index=True,
     width="stretch",
     column_config={
         "precision": st.column_config.ProgressColumn("precision", min_value=0.0, max_value=1.0, format="percent"),
         "recall": st.column_config.ProgressColumn("recall", min_value=0.0, max_value=1.0, format="percent"),
+        "recall interval": st.column_config.TextColumn("recall, 95 % interval"),
         "f1": st.column_config.ProgressColumn("F1", min_value=0.0, max_value=1.0, format="%.2f"),
         "support": st.column_config.NumberColumn("support"),
     },
+    column_order=["class", "precision", "recall", *(["recall interval"] if with_ci else []), "f1", "support"],
     key="eval_report",
 )
 
@@ -159,14 +179,24 @@ elif true_filter != any_label and true_filter == pred_filter:
 elif not shown:
     st.info("No mistakes of this kind.")
 else:
-    st.caption(f"{len(shown)} picture(s), most confident mistakes first.")
-    limit = 24
+    looks = st.toggle("Show where the model looks", key="eval_heatmaps",
+                      help="Colours the parts of each picture that made the model answer what it did (Grad-CAM).")
+    limit = 12 if looks else 24  # a heatmap costs a pass through the network: fewer at a time
+    st.caption(f"{len(shown)} picture(s), most confident mistakes first."
+               + (" Red marks where the model looked to answer the wrong class: on the background instead of "
+                  "the object, it may have learned a shortcut." if looks else ""))
+    model_stamp = ui.file_stamp(str(run.model_path))
     cols = st.columns(6)
     for i, mk in enumerate(shown[:limit]):
         with cols[i % 6]:
-            thumb = ui.thumbnail(str(mk.get("path")), 200, ui.file_stamp(str(mk.get("path"))))
-            if thumb is not None:
-                st.image(thumb, width="stretch")
+            path = str(mk.get("path"))
+            picture = ui.thumbnail(path, 200, ui.file_stamp(path))
+            if picture is not None and looks:  # the overlay for the class it wrongly answered
+                overlay = ui.heatmap_overlay(str(run.path), model_stamp, Path(path).read_bytes(), Path(path).name,
+                                             str(mk.get("predicted")))
+                picture = picture if overlay is None else overlay
+            if picture is not None:
+                st.image(picture, width="stretch")
             else:
                 st.caption("(picture no longer on disk)")
             st.markdown(
@@ -174,5 +204,17 @@ else:
             )
     if len(shown) > limit:
         st.caption(f"…and {len(shown) - limit} more.")
+
+# --------------------------------------------------------------------------- trust
+section = 5
+st.header(f"{section} · Can you believe the percentages?", anchor=False)
+ui.calibration_section(evaluation, split)
+if len(classes) == 2:
+    section += 1
+    st.header(f"{section} · Where the cut-off goes", anchor=False)
+    ui.operating_point_section(str(run.path), evaluation)
+section += 1
+st.header(f"{section} · When it should say “I don't know”", anchor=False)
+ui.unknown_section(str(run.path), evaluation)
 
 ui.next_step("predict", "Next: try the model on new pictures")

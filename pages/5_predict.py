@@ -1,4 +1,5 @@
-"""Step 5 — Predict: upload new pictures and see what a trained model thinks they are."""
+"""Step 5 — Predict: upload new pictures and see what a trained model answers ("I don't know" included),
+how sure it is, and where it looks."""
 
 from __future__ import annotations
 
@@ -7,24 +8,19 @@ import io
 import streamlit as st
 
 import ui
-from tlcore import check_image_bytes, load_model, predict_images
+from tlcore import check_image_bytes
 
 ui.page_header(
     "predict",
-    "Try a trained model on **new pictures**: drop one or more images and see its best guesses, "
-    "with how sure it is about each.",
+    "Try a trained model on **new pictures**: drop one or more images and see its answer, how sure it is "
+    "about each, and where in the picture it looks. When a picture is unlike anything it was trained on, it says "
+    "**“I don't know”**.",
 )
 
 run_id = ui.pick_finished_run("predict_run")
 if run_id is None:
     st.stop()
 run = ui.run_folder(run_id)
-
-
-@st.cache_resource(max_entries=2, show_spinner="Loading the model…")
-def _model(path: str, stamp: float):
-    """Kept in memory for the next pictures (at most two models, to bound memory)."""
-    return load_model(path)
 
 
 labels = ui.call(run.labels, what="reading the class names") or []
@@ -68,35 +64,47 @@ def _as_file(name: str, data: bytes) -> io.BytesIO:
     return buffer
 
 
-model = ui.call(_model, str(run.path), ui.file_stamp(str(run.model_path)), what="loading the model")
+model = ui.call(ui.run_model, str(run.path), what="loading the model")
 if model is None:
     st.stop()
 with st.spinner(f"Looking at {len(good)} picture(s)…"):
-    results = ui.call(predict_images, model, [_as_file(n, d) for n, d in good], top_k=int(top_k), what="predicting")
-if results is None:
+    answers = ui.call(model.answer, [_as_file(n, d) for n, d in good], top_k=int(top_k), what="predicting")
+if answers is None:
     st.stop()
 
+trust = model.trust
+if trust is not None and trust.two_classes:
+    st.info(ui.threshold_words(trust), icon=":material/tune:")
+elif trust is None:
+    st.caption("This run was trained before Transfer Studio calibrated percentages and could say “I don't know”: "
+               "its percentages may be over-sure. Train it again to add both.")
+
+LOOK_OFF, LOOK_ANSWER = "no", "answer"
+look_options = [LOOK_OFF, LOOK_ANSWER, *labels]
+look = st.selectbox("Show where the model looks", look_options, key="predict_explain",
+                    format_func=lambda o: {LOOK_OFF: "Don't show", LOOK_ANSWER: "For its answer"}.get(o, f"For “{o}”"),
+                    help="Colours the parts of each picture that push the model towards a class (Grad-CAM): red "
+                         "counts most. On the object, good; on the background or a label, a warning sign.")
+
 st.header("What the model sees", anchor=False)
-for index, ((name, data), guesses) in enumerate(zip(good, results)):
-    guesses = [(str(c), float(p)) for c, p in guesses]
+for index, ((name, data), answer) in enumerate(zip(good, answers)):
     with st.container(border=True):
-        col_img, col_res = st.columns([1, 3], vertical_alignment="center")
-        with col_img:
+        widths = [1, 1, 2] if look != LOOK_OFF else [1, 3]
+        cols = st.columns(widths, vertical_alignment="center")
+        with cols[0]:
             thumb = ui.picture_thumbnail(_as_file(name, data), 256)
             if thumb is not None:
                 st.image(thumb, width="stretch")
             st.caption(name)
-        with col_res:
-            if guesses:
-                best, prob = guesses[0]
-                st.markdown(f"### {best} — {prob:.0%}")
-                if prob >= 0.8:
-                    st.caption("The model is confident.")
-                elif prob >= 0.5:
-                    st.caption("The model is fairly sure, but not certain.")
-                else:
-                    st.caption("The model is unsure. A low score can mean the picture looks like none of your classes.")
-                fig = ui.probability_figure(guesses)
-                st.plotly_chart(fig, width="stretch", key=f"predict_bar_{index}")
+        if look != LOOK_OFF:
+            with cols[1]:
+                # Named, not None: with a threshold the answer need not be the most likely class.
+                target = (answer.label or answer.top[0][0]) if look == LOOK_ANSWER else look
+                overlay = ui.heatmap_overlay(str(run.path), ui.file_stamp(str(run.model_path)), data, name, target)
+                if overlay is not None:
+                    st.image(overlay, width="stretch")
+                    st.caption(f"Where it looks for “{target}”")
+        with cols[-1]:
+            ui.answer_view(answer, trust, key=f"predict_bar_{index}")
 
 ui.next_step("runs", "Next: download the model")

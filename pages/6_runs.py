@@ -98,6 +98,19 @@ with st.expander("All settings of each run", icon=":material/tune:"):
     )
 selected = [runs[i].run_id for i in (event.selection.rows if event is not None else []) if i < len(runs)]
 
+# How far to trust each selected run: only the figures its training measured (older runs have none).
+folders = {r.run_id: r.folder for r in runs}
+trust_rows = [{"run": rid, **ui.trust_row(ui.call(folders[rid].evaluation, what="reading the evaluation"))}
+              for rid in selected]
+trust_columns = [c for c in dict.fromkeys(k for row in trust_rows for k in row) if c != "run"]
+if trust_columns:
+    st.markdown("**How far to trust the selected runs**")
+    st.dataframe([{c: row.get(c, "—") for c in ["run", *trust_columns]} for row in trust_rows], hide_index=True,
+                 width="stretch", key="runs_trust",
+                 column_config={c: st.column_config.TextColumn(c, help=ui.TRUST_COLUMNS.get(c)) for c in trust_columns})
+    st.caption("Point at a column's name for what it means. Overlapping intervals mean the runs may be equally "
+               "good. — : the run was trained before that figure existed.")
+
 # --------------------------------------------------------------------------- curves
 st.header("2 · Learning curves", anchor=False)
 if not selected:

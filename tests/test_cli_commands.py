@@ -93,8 +93,8 @@ def test_evaluate_prints_a_readable_summary(tmp_path, capsys):
     run = _fake_run(tmp_path, with_test=True)
     assert cli.main(["evaluate", str(run)]) == 0
     out = capsys.readouterr().out
-    for text in ("Accuracy: 75.0% on 4 images", "Confusion matrix", "precision", "PNEUMONIA",
-                 "Sensitivity (PNEUMONIA): 0.667", "Specificity: 1.000", "Misclassified images: 1",
+    for text in ("Accuracy: 75.0 % (30.1–95.4) on 4 images", "Confusion matrix", "precision", "PNEUMONIA",
+                 "Sensitivity (PNEUMONIA): 66.7 % (20.8–93.9)", "Specificity: 100.0 % (", "Misclassified images: 1",
                  "c.png: true PNEUMONIA, predicted NORMAL"):
         assert text in out, text
     assert cli.main(["evaluate", str(run), "--split", "test", "--json"]) == 0

@@ -87,14 +87,18 @@ def test_labels_json_round_trips(exported):
 
 def test_model_card_describes_the_model(exported):
     card = exported["paths"]["card"].read_text(encoding="utf-8")
-    for text in ("VGG16", "block2_pool", "feature-extraction", "uint8", "83.3%", "café crème",
+    for text in ("VGG16", "block2_pool", "feature-extraction", "uint8", "83.3 % (", "café crème",
                  "precision", "recall", "Confusion matrix", "learning_rate", "Few images per class",
                  'keras.saving.load_model("model.keras")', 'tf.saved_model.load("saved_model")',
                  "model_quant.tflite", "resize_tensor_input", f"{SIZE} x {SIZE}"):
         assert text in card, text
-    # the per-class table holds the sklearn numbers from evaluation.json
+    # the per-class table holds the sklearn numbers from evaluation.json, each recall with its 95 % interval
+    from tlcore.trust.intervals import with_interval
+
     square = exported["evaluation"]["report"]["square"]
-    assert f"| square | {square['precision']:.4g} | {square['recall']:.4g} |" in card
+    assert f"| square | {square['precision']:.4g} | {with_interval(square['recall'], square['recall_ci'])} |" in card
+    accuracy = exported["evaluation"]
+    assert f"- Accuracy: **{with_interval(accuracy['accuracy'], accuracy['accuracy_ci'])}** on 6 images" in card
 
 
 def test_export_refuses_bad_requests(exported, tmp_path, monkeypatch):

@@ -42,6 +42,6 @@ def test_the_card_lists_the_files_and_how_to_load_each():
     assert "- `model_quant.tflite`: TensorFlow Lite with 8-bit weights" in card
     assert "- `labels.json`: the class names, in output order" in card
     assert "trained at a low learning rate). It kept X." in card
-    assert "| augment.flip | True |" in card and "- Accuracy: **75.0%** on 4 images" in card
+    assert "| augment.flip | True |" in card and "- Accuracy: **75.0 %** on 4 images" in card  # no interval recorded: the bare figure
     assert "8-bit model's accuracy was not measured: no images." in card
     assert "### TensorFlow Lite (`model_quant.tflite`)" in card and "### TensorFlow SavedModel" not in card

@@ -559,7 +559,7 @@ def test_evaluate_page_shows_accuracy_matrix_and_mistakes(env):
     write_run(env, "20250101-120000-mobilenetv2-fe")
     at = open_page(PAGES[3])
     assert_clean(at)
-    assert {m.label: m.value for m in at.metric}["Accuracy"] == "80.0%"
+    assert {m.label: m.value for m in at.metric}["Accuracy"] == "80.0 %"
     assert len(at.get("plotly_chart")) >= 1
     assert at.toggle(key="eval_normalized") is not None
     # Filtering the mistakes the way a click on a cell does.

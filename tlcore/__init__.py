@@ -9,6 +9,8 @@ The few entry points every face (pages, command line, Python) uses::
     tlcore.export_run("runs/first")                      # .keras, SavedModel, TFLite, labels, card
     tlcore.load_predictor("runs/first").predict(["new.jpg"])
     check = tlcore.check_dataset("my_images.zip")         # wrong labels, near-duplicates, leaks, shift
+    tlcore.set_operating_point("runs/first", rule="sensitivity", target=0.95)  # two classes: the cut-off
+    tlcore.explain_images("runs/first", ["new.jpg"])      # where the model looks (Grad-CAM)
 
 Heavy modules (Keras, TensorFlow) load on first use, so ``import tlcore`` stays fast.
 """
@@ -41,6 +43,7 @@ _LAZY = {
     "safe_filename": "workspace", "data_roots": "workspace", "is_within": "workspace", "resolve_in_roots": "workspace", "safe_join": "workspace",
     "evaluate_run": "evaluate", "evaluate_predictions": "evaluate",
     "load_predictor": "predict", "predict_images": "predict",
+    "Answer": "predict",
     "export_run": "export", "export_model": "export", "export_accuracy": "export",
     "EXPORT_FORMATS": "export", "DOWNLOADS": "export", "ExportFormat": "export", "normalize_formats": "export",
     "shareable_run_config": "export", "load_image": "images", "resize_image": "images",
@@ -50,6 +53,10 @@ _LAZY = {
     "load_edits": "data", "add_edits": "data", "undo_edit": "data", "clear_edits": "data", "Edit": "data", "changes_in_words": "data",
     "Workspace": "workspace", "default_workspace": "workspace",
     "device_info": "device", "describe_device": "device",
+    "explain_images": "explain", "explain_run": "explain", "Explanation": "explain",
+    "set_operating_point": "trust.run", "operating_figures": "trust.run", "load_trust": "trust.run",
+    "threshold_for": "trust.run", "unknown_preview": "trust.run", "Trust": "trust.settings", "Decision": "trust.settings",
+    "with_interval": "trust.intervals", "THRESHOLD_RULES": "trust.operating", "STRICTNESS": "trust.unknown",
 }
 
 __all__ = ["AUGMENTATION_SETTINGS", "Augmentation", "SETTINGS", "Setting", "TrainConfig", "TLCoreError", "load_config", "save_config", *_LAZY]

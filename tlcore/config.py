@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import TLCoreError
+from .trust.operating import RULES
+from .trust.unknown import DEFAULT_STRICTNESS, STRICTNESS
 
 MODES = ("feature-extraction", "fine-tune")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -218,6 +220,19 @@ class TrainConfig:
     # training image beside the original, so the head sees augmented data at cache speed.
     feature_views: int = _setting(0, "augmented copies of each training image cached for the head", minimum=0,
                                   maximum=32, group=_T, flag=False)
+    # How answers are given, chosen once the model is trained (the Evaluate page and `tlcore threshold` change them).
+    threshold_rule: str = _setting("default", "two classes: how the cut-off between them is chosen on the validation "
+                                   "pictures: 'default' (0.5), 'balanced', or a target 'sensitivity' or "
+                                   "'specificity' (--threshold-target)", choices=tuple(RULES), group=_T)
+    threshold_value: float | None = _setting(None, "the threshold itself, with --threshold-rule manual", kind="float",
+                                             minimum=0.0, maximum=1.0, exclusive=True,
+                                             allowed="a number between 0 and 1", group=_T, metavar="F",
+                                             default_text="none")
+    threshold_target: float = _setting(0.95, "the sensitivity or specificity the threshold must reach", minimum=0.5,
+                                       maximum=0.999, group=_T, metavar="F")
+    unknown_strictness: str = _setting(DEFAULT_STRICTNESS, "how readily the model answers \"I don't know\" for "
+                                       "pictures unlike its training pictures or between classes",
+                                       choices=tuple(STRICTNESS), group=_T)
     mixed_precision: str = _setting("auto", "16-bit mixed precision ('auto': on for GPUs that support it)",
                                     choices=MIXED_PRECISIONS, group=_T)
 

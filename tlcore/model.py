@@ -372,3 +372,16 @@ def model_summary(config: TrainConfig, num_classes: int, num_train_images: int =
         summary.update(fine_tune_seconds_per_epoch=ft_epoch, fine_tune_first_pass_seconds=ft_first)
         parts.base.trainable = False
     return summary
+
+
+def fold_temperature(model, temperature: float) -> None:
+    """Divide the logits of ``model`` (a classifier or its head) by ``temperature``, in place.
+
+    softmax(Wx + b) becomes softmax((W/T)x + b/T): temperature scaling folded into the last
+    Dense layer, so every saved and exported format gives the calibrated probabilities with
+    no extra layer.
+    """
+    head = model.get_layer("head") if any(layer.name == "head" for layer in model.layers) else model
+    dense = head.get_layer("predictions")
+    kernel, bias = dense.get_weights()
+    dense.set_weights([kernel / np.float32(temperature), bias / np.float32(temperature)])

@@ -28,11 +28,30 @@ def model_bottleneck_layer(model) -> str | None:
 
 
 def model_num_outputs(model) -> int | None:
-    """The number of classes the model scores (None when its output shape is unknown)."""
+    """The number of classes the model scores (None when its output shape is unknown).
+
+    A trusted model (:mod:`tlcore.trust.graph`) has dict outputs; its classes are scored by
+    the ``"probabilities"`` one.
+    """
     try:
-        return int(model.output.shape[-1])
-    except (AttributeError, TypeError, ValueError):
+        output = model.output
+        if isinstance(output, dict):
+            output = output["probabilities"]
+        return int(output.shape[-1])
+    except (AttributeError, KeyError, TypeError, ValueError):
         return None
 
 
-__all__ = ["model_bottleneck_layer", "model_image_size", "model_num_outputs"]
+def model_outputs(model) -> dict[str, list] | None:
+    """Each output's name and shape, e.g. ``{"probabilities": [None, 3], "unknown": [None, 1]}``,
+    for a dict-output model (None: one unnamed output)."""
+    try:
+        output = model.output
+    except (AttributeError, ValueError):
+        return None
+    if not isinstance(output, dict):
+        return None
+    return {str(name): [None if d is None else int(d) for d in tensor.shape] for name, tensor in output.items()}
+
+
+__all__ = ["model_bottleneck_layer", "model_image_size", "model_num_outputs", "model_outputs"]

@@ -4,6 +4,11 @@ One :class:`Predictor` wraps any of the formats tlcore writes: a run folder, a `
 file, a SavedModel folder or a ``.tflite`` file. Images are decoded and resized exactly
 as in training (:func:`tlcore.images.load_image` at the model's training size), so a
 prediction here matches what the run's evaluation saw.
+
+A run with trust settings (``trust.json``, ``prototypes.npy``) is run as the trusted model
+its exports hold (:func:`tlcore.trust.graph.trusted_model`), so :meth:`Predictor.answer`
+decides here exactly as an exported model decides: the threshold and "I don't know" are
+the model's own outputs, and :class:`tlcore.trust.settings.Trust` only puts the reason into words.
 """
 
 from __future__ import annotations
@@ -15,64 +20,48 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from .config import TrainConfig
 from .errors import TLCoreError
-from .export.formats import FILE_NAMES, SAVED_MODEL_PB
+from .export.formats import SAVED_MODEL_PB
 from .images import load_image, open_image, resize_image
-from .model import resolve_image_size
-from .model_info import model_image_size
-from .runfiles import read_json
-from .runs import CONFIG, LABELS, MODEL, RunFolder
+from .model_info import model_image_size, model_num_outputs
+from .model_files import find_image_size, find_info, find_labels, run_trust, trust_of
+from .runners import keras_runner, savedmodel_runner, tflite_runner
+from .runs import LABELS, MODEL, RunFolder
 from .safety import load_model_safely
-from .tflite import run_tflite, tflite_interpreter
+from .trust.settings import Trust
 
 _BATCH = 32  # images decoded and run at a time: bounded memory for any number of files
-
-
-# ---------------------------------------------------------------- finding the pieces
-
-
-def _nearby(model_path: Path, name: str) -> Path | None:
-    """``name`` beside the model, inside it (a SavedModel folder), or in the run folder above ``export/``."""
-    folders = [model_path] if model_path.is_dir() else []
-    folders += [model_path.parent, model_path.parent.parent]
-    for folder in folders:
-        candidate = folder / name
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _find_labels(model_path: Path) -> list[str] | None:
-    path = _nearby(model_path, LABELS)
-    labels = read_json(path) if path else None
-    if isinstance(labels, list) and all(isinstance(x, (str, int)) for x in labels):
-        return [str(x) for x in labels]
-    return None
-
-
-def _find_image_size(model_path: Path) -> int | None:
-    """The training size from model_info.json (exports) or config.json (runs) nearby."""
-    info_path = _nearby(model_path, FILE_NAMES["info"])
-    info = read_json(info_path) if info_path else None
-    if isinstance(info, dict) and info.get("image_size"):
-        return int(info["image_size"])
-    config_path = _nearby(model_path, CONFIG)
-    config = read_json(config_path) if config_path else None
-    if isinstance(config, dict) and ("backbone" in config or "image_size" in config):
-        try:
-            return resolve_image_size(TrainConfig.from_dict(config))
-        except (TLCoreError, TypeError, ValueError):
-            return None
-    return None
 
 
 # ---------------------------------------------------------------- the predictor
 
 
 @dataclass
+class Answer:
+    """The model's answer for one image.
+
+    Attributes:
+        label: The class it answers, or None for "I don't know".
+        probability: The calibrated probability of the class it picks (for "I don't know",
+            of the class it would have picked).
+        top: The most likely classes, ``(class, probability)``, best first.
+        unknown: True when the answer is "I don't know".
+        reason: Why it does not know, in words (None when it answers).
+        similarity: Cosine similarity to the nearest training picture (None: the model has no
+            trust settings).
+    """
+
+    label: str | None
+    probability: float
+    top: list[tuple[str, float]]
+    unknown: bool = False
+    reason: str | None = None
+    similarity: float | None = None
+
+
+@dataclass
 class Predictor:
-    """A loaded model plus its class names and input size.
+    """A loaded model plus its class names, input size and trust settings.
 
     Attributes:
         classes: Class names in output order.
@@ -81,15 +70,22 @@ class Predictor:
         kind: ``"keras"``, ``"savedmodel"`` or ``"tflite"``.
         source: The file or folder the model was loaded from.
         labels_found: False when no ``labels.json`` was found (classes are then ``class_0``…).
+        model: What runs: the Keras model (the trusted one, with dict outputs, when the run
+            has trust settings), the loaded SavedModel or the TFLite interpreter.
+        trust: The threshold and "I don't know" settings (the run's ``trust.json``, or the
+            ``"trust"`` entry of ``model_info.json`` beside an export); None for older models.
+        classifier: The plain Keras classifier (one output: probabilities), kind "keras" only.
     """
 
     classes: list[str]
     image_size: int | None
     kind: str
     source: Path
-    _run: Callable[[np.ndarray], np.ndarray] = field(repr=False)
+    _run: Callable[[np.ndarray], dict[str, np.ndarray]] = field(repr=False)
     labels_found: bool = True
     model: Any = field(default=None, repr=False)
+    trust: Trust | None = None
+    classifier: Any = field(default=None, repr=False)
 
     def _array(self, item) -> np.ndarray:
         """One image as a uint8 (H, W, 3) array, at ``image_size`` when known."""
@@ -121,8 +117,9 @@ class Predictor:
             arr = resize_image(np.ascontiguousarray(arr), self.image_size)  # the model's own resize
         return arr
 
-    def predict_proba(self, images: Sequence | Any) -> np.ndarray:
-        """Class probabilities, shape ``(number of images, number of classes)``.
+    def outputs(self, images: Sequence | Any) -> dict[str, np.ndarray]:
+        """Every output of the model by name: ``"probabilities"`` (N, classes), and for a
+        trusted model ``"similarity"``, ``"unknown"`` and (two classes) ``"positive"``, each (N, 1).
 
         Args:
             images: File paths, file objects, PIL images or uint8 RGB arrays (a single
@@ -132,7 +129,7 @@ class Predictor:
             TLCoreError: An image cannot be read (the message names the file).
         """
         items = _as_list(images)
-        out = []
+        out: list[dict[str, np.ndarray]] = []
         for start in range(0, len(items), _BATCH):
             arrays = [self._array(item) for item in items[start:start + _BATCH]]
             if self.image_size:
@@ -140,19 +137,80 @@ class Predictor:
             else:  # sizes differ: one at a time, the model resizes inside
                 out.extend(self._run(a[np.newaxis]) for a in arrays)
         if not out:
-            return np.zeros((0, len(self.classes)), dtype=np.float32)
-        probs = np.concatenate(out, axis=0).astype(np.float32)
-        if probs.shape[1] != len(self.classes):
+            return {"probabilities": np.zeros((0, len(self.classes)), dtype=np.float32)}
+        outputs = {name: np.concatenate([o[name] for o in out], axis=0).astype(np.float32) for name in out[0]}
+        width = outputs["probabilities"].shape[1]
+        if width != len(self.classes):
             raise TLCoreError(
-                f"The model gives {probs.shape[1]} outputs but {LABELS} names {len(self.classes)} classes.",
+                f"The model gives {width} outputs but {LABELS} names {len(self.classes)} classes.",
                 f"keep the {LABELS} that was exported with this model beside it.",
             )
-        return probs
+        return outputs
+
+    def predict_proba(self, images: Sequence | Any) -> np.ndarray:
+        """Class probabilities, shape ``(number of images, number of classes)`` (see :meth:`outputs`)."""
+        return self.outputs(images)["probabilities"]
+
+    def answer(self, images: Sequence | Any, top_k: int = 3) -> list[Answer]:
+        """The model's answer for each image: a class, or "I don't know" with the reason.
+
+        The decision is the model's own when it carries one (the ``"positive"`` and
+        ``"unknown"`` outputs of a trusted model, exported or not), so every format answers
+        alike; otherwise :meth:`Trust.decide` decides, and without trust settings the most
+        likely class is the answer.
+        """
+        _check_top_k(top_k)
+        outputs = self.outputs(images)
+        probs = outputs["probabilities"]
+        similarity = outputs["similarity"].reshape(-1) if "similarity" in outputs else None
+        decisions = self.trust.decide(probs, similarity) if self.trust is not None else None
+        answers = []
+        for i, row in enumerate(probs):
+            sim = None if similarity is None else float(similarity[i])
+            if "unknown" in outputs:
+                unknown = bool(outputs["unknown"][i, 0] >= 0.5)
+            else:
+                unknown = bool(decisions[i].unknown) if decisions else False
+            pick = self._pick(row, outputs, i, decisions)
+            order = np.argsort(-row, kind="stable")[:top_k]
+            answers.append(Answer(
+                None if unknown else self.classes[pick], float(row[pick]),
+                [(self.classes[j], float(row[j])) for j in order], unknown,
+                self._reason(row, sim) if unknown else None, sim))
+        return answers
+
+    def _pick(self, row: np.ndarray, outputs: dict, i: int, decisions) -> int:
+        """The class index answered: the model's "positive" output, the threshold of
+        :class:`Trust`, or the most likely class."""
+        if "positive" in outputs and len(self.classes) == 2:
+            positive = _positive_index(self.trust, self.classes)
+            return positive if outputs["positive"][i, 0] >= 0.5 else 1 - positive
+        if decisions and decisions[i].guess in self.classes:
+            return self.classes.index(decisions[i].guess)
+        return int(np.argmax(row))
+
+    def _reason(self, row: np.ndarray, similarity: float | None) -> str:
+        """Why an image is unknown, in the words of :meth:`Trust.reason`."""
+        trust = self.trust
+        if trust is None:
+            return "the model answers \"I don't know\"" + (
+                f" (similarity {similarity:.2f} to the nearest training picture)" if similarity is not None else "")
+        unlike, unsure = (bool(m[0]) for m in trust.unknown_mask(row[np.newaxis], (
+            None if similarity is None else [similarity])))
+        if not (unlike or unsure):
+            # the model's own arithmetic put it a hair below a limit: name the nearer limit
+            gaps = {}
+            if trust.similarity_limit is not None and similarity is not None:
+                gaps["unlike"] = abs(similarity - trust.similarity_limit)
+            if trust.confidence_limit is not None:
+                gaps["unsure"] = abs(float(row.max()) - trust.confidence_limit)
+            nearest = min(gaps, key=gaps.get) if gaps else None
+            unlike, unsure = nearest == "unlike", nearest == "unsure"
+        return trust.reason(row, similarity, unlike, unsure) or "the model answers \"I don't know\""
 
     def predict(self, images: Sequence | Any, top_k: int = 3) -> list[list[tuple[str, float]]]:
         """The ``top_k`` most likely classes of each image, as ``(class, probability)``, best first."""
-        if not isinstance(top_k, int) or top_k < 1:
-            raise TLCoreError(f"top_k is {top_k!r}, which is not allowed.", "use a whole number of at least 1.")
+        _check_top_k(top_k)
         probs = self.predict_proba(images)
         k = min(top_k, probs.shape[1]) if probs.size else top_k
         results = []
@@ -160,6 +218,18 @@ class Predictor:
             order = np.argsort(-row, kind="stable")[:k]
             results.append([(self.classes[i], float(row[i])) for i in order])
         return results
+
+
+def _check_top_k(top_k) -> None:
+    if not isinstance(top_k, int) or top_k < 1:
+        raise TLCoreError(f"top_k is {top_k!r}, which is not allowed.", "use a whole number of at least 1.")
+
+
+def _positive_index(trust: Trust | None, classes: Sequence[str]) -> int:
+    """Which output is the positive class (classes[1] unless the trust settings say otherwise)."""
+    if trust is not None and trust.positive_class in classes:
+        return list(classes).index(trust.positive_class)
+    return 1
 
 
 def _as_list(images) -> list:
@@ -173,74 +243,29 @@ def _as_list(images) -> list:
 # ---------------------------------------------------------------- loading
 
 
-def _keras_runner(model) -> Callable[[np.ndarray], np.ndarray]:
-    def run(batch: np.ndarray) -> np.ndarray:
-        return np.asarray(model(batch, training=False))
+def _predictor_for_keras(model, source: Path, classes: list[str] | None, size: int | None,
+                         trust: Trust | None = None, prototypes=None) -> Predictor:
+    """A keras Predictor; with ``trust`` and ``prototypes`` a plain classifier runs as its trusted model."""
+    from .trust.graph import is_trusted, trusted_model
 
-    return run
-
-
-def _savedmodel_runner(path: Path) -> tuple[Callable, Any, int | None]:
-    import tensorflow as tf
-
-    try:
-        loaded = tf.saved_model.load(str(path))
-    except Exception as err:
-        raise TLCoreError(
-            f"{path} could not be loaded as a TensorFlow SavedModel: {str(err).splitlines()[0][:300]}",
-            "give the saved_model folder that tlcore exported (it holds saved_model.pb).",
-        ) from None
-    signature = getattr(loaded, "signatures", {}).get("serving_default")
-    if signature is None:
-        raise TLCoreError(f"The SavedModel {path} has no 'serving_default' signature.", "export it again with tlcore.")
-    outputs = list(signature.structured_outputs.values())
-    num_outputs = int(outputs[0].shape[-1]) if outputs and outputs[0].shape[-1] is not None else None
-    fn = loaded.serve if hasattr(loaded, "serve") else (lambda x: next(iter(signature(x).values())))
-
-    def run(batch: np.ndarray) -> np.ndarray:
-        return np.asarray(fn(tf.constant(batch, dtype=tf.uint8)))
-
-    return run, loaded, num_outputs
-
-
-def _tflite_runner(path: Path) -> tuple[Callable, Any, int | None, int | None]:
-    try:
-        interpreter = tflite_interpreter(model_path=path)
-        inp = interpreter.get_input_details()[0]
-        out = interpreter.get_output_details()[0]
-    except Exception as err:
-        raise TLCoreError(
-            f"{path.name} could not be loaded as a TensorFlow Lite model: {str(err).splitlines()[0][:300]}",
-            "give a .tflite file exported by tlcore.",
-        ) from None
-    signature = [int(d) for d in inp.get("shape_signature", inp["shape"])]
-    if len(signature) != 4 or inp["dtype"] != np.uint8:
-        raise TLCoreError(
-            f"{path.name} expects input {signature} of type {np.dtype(inp['dtype']).name}, not uint8 RGB images.",
-            "give a .tflite file exported by tlcore.",
-        )
-    fixed_size = signature[1] if signature[1] > 0 else None
-    fixed_batch = signature[0] > 0
-
-    def run(batch: np.ndarray) -> np.ndarray:
-        if fixed_batch and batch.shape[0] != signature[0]:
-            return np.concatenate([run_tflite(interpreter, batch[i:i + 1]) for i in range(len(batch))])
-        return run_tflite(interpreter, batch)
-
-    return run, interpreter, fixed_size, int(out["shape"][-1])
-
-
-def _predictor_for_keras(model, source: Path, classes: list[str] | None, size: int | None) -> Predictor:
     labels_found = classes is not None
     if classes is None:
-        classes = [f"class_{i}" for i in range(int(model.output.shape[-1]))]
-    return Predictor(classes, model_image_size(model) or size, "keras", source, _keras_runner(model),
-                     labels_found, model)
+        classes = [f"class_{i}" for i in range(model_num_outputs(model) or 0)]
+    classifier = None if is_trusted(model) else model
+    if classifier is not None and trust is not None and prototypes is not None:
+        model = trusted_model(classifier, trust, prototypes)
+    elif classifier is not None:
+        trust = None  # a plain model answers by its probabilities alone (no limits to say why)
+    return Predictor(classes, model_image_size(model) or size, "keras", source, keras_runner(model),
+                     labels_found, model, trust, classifier)
 
 
-def predictor_from_model(model, classes: Sequence[str] | None = None) -> Predictor:
-    """A :class:`Predictor` around an in-memory Keras classifier (e.g. ``TrainResult.model``)."""
-    return _predictor_for_keras(model, Path("<in memory>"), [str(c) for c in classes] if classes else None, None)
+def predictor_from_model(model, classes: Sequence[str] | None = None, *, trust: Trust | None = None,
+                         prototypes=None) -> Predictor:
+    """A :class:`Predictor` around an in-memory Keras classifier (e.g. ``TrainResult.model``);
+    with ``trust`` and ``prototypes`` it runs as the trusted model an export holds."""
+    return _predictor_for_keras(model, Path("<in memory>"), [str(c) for c in classes] if classes else None, None,
+                                trust, prototypes)
 
 
 def load_predictor(path: str | Path) -> Predictor:
@@ -284,19 +309,26 @@ def load_predictor(path: str | Path) -> Predictor:
                 "give a run folder, a .keras, .h5 or .tflite file, or a saved_model folder.",
             )
 
-    classes = _find_labels(path)
-    size = _find_image_size(path)
+    classes = find_labels(path)
+    size = find_image_size(path)
+    # an export carries its trust settings in model_info.json; a run folder in trust.json
+    trust = trust_of(find_info(path).get("trust"))
     if kind == "keras":
-        return _predictor_for_keras(load_model_safely(path), path, classes, size)
+        model = load_model_safely(path)
+        prototypes = None
+        run_folder = RunFolder(path.parent)
+        if path.name == MODEL and run_folder.trust_path.is_file():
+            trust, prototypes = run_trust(run_folder)
+        return _predictor_for_keras(model, path, classes, size, trust, prototypes)
     if kind == "savedmodel":
-        run, handle, num_outputs = _savedmodel_runner(path)
+        run, handle, num_outputs = savedmodel_runner(path)
     else:
-        run, handle, fixed_size, num_outputs = _tflite_runner(path)
+        run, handle, fixed_size, num_outputs = tflite_runner(path)
         size = fixed_size or size
     labels_found = classes is not None
     if classes is None:
         classes = [f"class_{i}" for i in range(num_outputs or 0)]
-    return Predictor(classes, size, kind, path, run, labels_found, handle)
+    return Predictor(classes, size, kind, path, run, labels_found, handle, trust)
 
 
 def predict_images(model_or_path, paths: Iterable, top_k: int = 3) -> list[list[tuple[str, float]]]:
@@ -316,4 +348,4 @@ def load_model(path_or_run: str | Path) -> Predictor:
     return load_predictor(path_or_run)
 
 
-__all__ = ["Predictor", "load_model", "load_predictor", "predict_images", "predictor_from_model"]
+__all__ = ["Answer", "Predictor", "load_model", "load_predictor", "predict_images", "predictor_from_model"]

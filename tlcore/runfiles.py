@@ -68,3 +68,24 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     except FileNotFoundError:
         pass
     return records
+
+
+def read_array(path: str | Path):
+    """A float32 numpy array saved by :func:`write_array_atomic` (None when missing or unreadable); never unpickles."""
+    import numpy as np
+
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+
+
+def write_array_atomic(path: str | Path, array) -> None:
+    """Write a numpy array as float32 ``.npy``, atomically."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array, dtype=np.float32), allow_pickle=False)
+    write_bytes_atomic(path, buffer.getvalue())

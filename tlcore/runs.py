@@ -11,7 +11,10 @@ Every training run lives in one folder::
     labels.json        class names, in the order of the model's outputs
     data_report.json   the dataset check the run trained on
     model.keras        the trained model (images in, probabilities out)
-    evaluation.json    figures on validation (and test) images
+    evaluation.json    figures on validation (and test) images, with 95 % intervals
+    trust.json         temperature, threshold and "I don't know" limits (tlcore.trust.settings)
+    prototypes.npy     the training pictures' unit feature vectors "I don't know" measures against
+    predictions.json   calibrated probabilities and similarities of each val/test image
     checkpoint*.weights.h5   best weights so far, while training
     export/            downloads made from the run (tlcore.export), with its own events
 
@@ -20,7 +23,6 @@ No other module spells these names: they ask a :class:`RunFolder`.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -30,7 +32,8 @@ from typing import Any, Iterable
 from . import events as ev
 from .config import TrainConfig, load_config, save_config
 from .errors import TLCoreError
-from .runfiles import append_jsonl, read_json, read_jsonl, write_json_atomic
+from .process import JOB_MODULE, process_alive  # noqa: F401  (re-exported: the jobs import them from here)
+from .runfiles import append_jsonl, read_array, read_json, read_jsonl, write_array_atomic, write_json_atomic
 
 CONFIG = "config.json"
 EVENTS = "events.jsonl"
@@ -43,6 +46,9 @@ DATA_REPORT = "data_report.json"
 MODEL = "model.keras"
 MODEL_TMP = ".model.tmp.keras"  # Keras insists on the suffix; renamed over MODEL when complete
 EVALUATION = "evaluation.json"
+TRUST = "trust.json"
+PROTOTYPES = "prototypes.npy"
+PREDICTIONS = "predictions.json"
 CHECKPOINT = "checkpoint.weights.h5"
 HEAD_CHECKPOINT = "checkpoint_head.weights.h5"
 EXPORT_DIR = "export"
@@ -52,8 +58,11 @@ EXPORT_LOG = "log.txt"  # in EXPORT_DIR: the export job's output
 
 ACTIVE, FINAL = ev.ACTIVE, ev.FINAL  # statuses: the event schema owns them
 
-JOB_MODULE = "tlcore.jobs"  # job processes run ``python -m JOB_MODULE``; process_alive looks for it
 _FRESH_S = 10.0  # a run whose job has not written its pid yet counts as starting for this long
+
+
+def _dict_or_none(value: Any) -> dict | None:
+    return value if isinstance(value, dict) else None
 
 
 def _slug(text: str) -> str:
@@ -123,6 +132,9 @@ class RunFolder(EventFolder):
     model_path = property(lambda self: self.path / MODEL)
     model_tmp_path = property(lambda self: self.path / MODEL_TMP)
     evaluation_path = property(lambda self: self.path / EVALUATION)
+    trust_path = property(lambda self: self.path / TRUST)
+    prototypes_path = property(lambda self: self.path / PROTOTYPES)
+    predictions_path = property(lambda self: self.path / PREDICTIONS)
     checkpoint_path = property(lambda self: self.path / CHECKPOINT)
     head_checkpoint_path = property(lambda self: self.path / HEAD_CHECKPOINT)
     export_dir = property(lambda self: self.path / EXPORT_DIR)
@@ -183,15 +195,31 @@ class RunFolder(EventFolder):
         write_json_atomic(self.labels_path, list(classes))
 
     def evaluation(self) -> dict | None:
-        value = read_json(self.evaluation_path)
-        return value if isinstance(value, dict) else None
+        return _dict_or_none(read_json(self.evaluation_path))
 
     def write_evaluation(self, evaluation: dict) -> None:
         write_json_atomic(self.evaluation_path, evaluation)
 
+    def trust(self) -> dict | None:
+        return _dict_or_none(read_json(self.trust_path))
+
+    def write_trust(self, trust: dict) -> None:
+        write_json_atomic(self.trust_path, trust)
+
+    def predictions(self) -> dict | None:
+        return _dict_or_none(read_json(self.predictions_path))
+
+    def write_predictions(self, predictions: dict) -> None:
+        write_json_atomic(self.predictions_path, predictions)
+
+    def prototypes(self):
+        return read_array(self.prototypes_path)
+
+    def write_prototypes(self, prototypes) -> None:
+        write_array_atomic(self.prototypes_path, prototypes)
+
     def data_report(self) -> dict | None:
-        value = read_json(self.data_report_path)
-        return value if isinstance(value, dict) else None
+        return _dict_or_none(read_json(self.data_report_path))
 
     def write_data_report(self, report: dict) -> None:
         write_json_atomic(self.data_report_path, report)
@@ -298,36 +326,6 @@ class RunStatus:
             self.last_batch = event
         elif kind == ev.STAGE:
             self.stage, self.stage_message = event.get("stage"), event.get("message")
-
-
-def process_alive(pid: int | None) -> bool:
-    """The job process ``pid`` is still running (and is a tlcore job, not a reused pid)."""
-    if not pid:
-        return False
-    try:
-        # Reap it if it is our own finished child, so it does not linger as a zombie.
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    except ChildProcessError:
-        pass
-    except OSError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            state = fh.read().rsplit(b")", 1)[1].split()[0]
-        if state in (b"Z", b"X"):
-            return False
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return JOB_MODULE.encode() in fh.read()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    except OSError:  # no /proc (not Linux): fall back to a signal-0 probe
-        try:
-            os.kill(pid, 0)
-            return True
-        except OSError:
-            return False
 
 
 def run_status(run_dir: str | Path, events: list[dict] | None = None) -> RunStatus:

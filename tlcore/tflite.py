@@ -28,8 +28,34 @@ def tflite_interpreter(model_path: str | Path | None = None, model_content: byte
         return Interpreter(model_path=str(model_path))
 
 
-def run_tflite(interpreter, batch: np.ndarray) -> np.ndarray:
-    """Run one batch through a TFLite interpreter (its input is resized to the batch's shape)."""
+def tflite_output_indices(interpreter) -> dict[str, int]:
+    """Each output's tensor index, by name.
+
+    The names are the SavedModel signature's (the trusted model's dict keys: "probabilities",
+    "similarity", "unknown", "positive"); the order of ``get_output_details()`` is the
+    converter's and means nothing. A file with one output (an older export, whose signature
+    calls it "output_0") gets the name "probabilities".
+    """
+    indices: dict[str, int] = {}
+    try:
+        if interpreter.get_signature_list():
+            details = interpreter.get_signature_runner().get_output_details()
+            indices = {str(name): int(d["index"]) for name, d in details.items()}
+    except (ValueError, RuntimeError, KeyError):  # no usable signature: fall back to the tensor list
+        indices = {}
+    if not indices:
+        indices = {str(d["name"]): int(d["index"]) for d in interpreter.get_output_details()}
+    if len(indices) == 1:
+        return {"probabilities": next(iter(indices.values()))}
+    return indices
+
+
+def run_tflite(interpreter, batch: np.ndarray, *, named: bool = False) -> np.ndarray | dict[str, np.ndarray]:
+    """Run one batch through a TFLite interpreter (its input is resized to the batch's shape).
+
+    Returns the class probabilities, or with ``named`` every output as ``{name: array}``
+    (see :func:`tflite_output_indices`; a single-output file gives ``{"probabilities": ...}``).
+    """
     inp = interpreter.get_input_details()[0]
     # Resizing and allocating on every call costs well under a millisecond for these models
     # and keeps dynamic-size models and fixed-size ones on one code path.
@@ -37,7 +63,10 @@ def run_tflite(interpreter, batch: np.ndarray) -> np.ndarray:
     interpreter.allocate_tensors()
     interpreter.set_tensor(inp["index"], batch.astype(inp["dtype"], copy=False))
     interpreter.invoke()
-    return np.array(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+    indices = tflite_output_indices(interpreter)
+    if not named:
+        return np.array(interpreter.get_tensor(indices.get("probabilities", next(iter(indices.values())))))
+    return {name: np.array(interpreter.get_tensor(index)) for name, index in indices.items()}
 
 
-__all__ = ["run_tflite", "tflite_interpreter"]
+__all__ = ["run_tflite", "tflite_interpreter", "tflite_output_indices"]

@@ -14,6 +14,10 @@ public API. The modules:
 - :mod:`ui.edits` — the user's changes to the dataset (relabel, exclude, keep);
 - :mod:`ui.subjects` — the subject setting (which pictures belong to one patient or specimen);
 - :mod:`ui.charts` — plotly figures;
+- :mod:`ui.answer_views` — the Predict page's answers, or "I don't know" and why;
+- :mod:`ui.explain` — where the model looks (Grad-CAM overlays, cached);
+- :mod:`ui.trust_views`, :mod:`ui.trust_charts` — how far to trust a model: intervals, calibration,
+  the threshold, "I don't know";
 - :mod:`ui.backbones` — the table comparing every backbone, with speeds measured here;
 - :mod:`ui.fmt` — numbers and speeds in words.
 """
@@ -26,7 +30,11 @@ from .backbones import backbone_comparison
 from .calls import attempt, call, error_message, finding_text, plain
 from .checks import check_panel, score_warnings
 from .edits import current_edits
+from .explain import heatmap_overlay, run_model
 from .subjects import subject_setting
+from .answer_views import answer_view, confidence_words, threshold_words
+from .trust_views import (TRUST_COLUMNS, calibration_section, figure_with_interval, interval_words, old_run_note,
+                          operating_point_section, recall_interval, trust_row, unknown_section)
 from .charts import SPLIT_NAMES, confusion_figure, counts_figure, curves_figure, probability_figure
 from .datasets import (class_names, current_dataset, dataset_display_name, dataset_source, earlier_uploads,
                        file_stamp, first_image, picture_thumbnail, remember_dataset,
@@ -41,7 +49,7 @@ from .state import (SESSION_PARAM, clamp_state, current_config, load_state, new_
 
 __all__ = [
     "APP_TITLE", "PAGES", "PAGE_BY_URL", "PageInfo", "SESSION_PARAM", "SPLIT_NAMES", "STATUS_COLOR", "STATUS_ICON", "STATUS_WORDS",
-    "attempt", "backbone_comparison", "check_panel", "score_warnings", "current_edits", "subject_setting", "backbone_name", "call", "clamp_state", "class_names", "configure_page",
+    "attempt", "backbone_comparison", "heatmap_overlay", "run_model", "check_panel", "score_warnings", "current_edits", "subject_setting", "backbone_name", "call", "clamp_state", "class_names", "configure_page",
     "confusion_figure", "counts_figure", "current_config", "current_dataset", "curves_figure", "dataset_display_name",
     "dataset_source", "device_description", "earlier_uploads", "epoch_rows", "error_message", "file_stamp",
     "fine_tune_words", "finding_text", "finished_run_ids", "first_image", "flash", "format_params", "format_seconds", "frame",
@@ -50,4 +58,6 @@ __all__ = [
     "run_label", "safe_filename", "sample_label", "samples_of", "save_state", "session_id", "show_flash",
     "speed_metric", "thumbnail", "update_config", "upload_folder", "valid_session_id",
     "widget_default", "workspace",
+    "TRUST_COLUMNS", "answer_view", "calibration_section", "confidence_words", "figure_with_interval", "interval_words", "old_run_note",
+    "operating_point_section", "recall_interval", "threshold_words", "trust_row", "unknown_section",
 ]

@@ -3,8 +3,11 @@
     tlcore inspect DATA                 check a dataset and print its report
     tlcore layers BACKBONE              list the layers you can cut a backbone at
     tlcore train DATA [options]         train a classifier, with a progress bar
-    tlcore evaluate RUN_DIR             accuracy, confusion matrix, per-class scores
-    tlcore predict MODEL IMAGE...       top-k classes of new images
+    tlcore check DATA                   wrong labels, near-duplicates, leaks, outliers, shift
+    tlcore evaluate RUN_DIR             figures with intervals, calibration, threshold, "I don't know"
+    tlcore threshold RUN_DIR [options]  show or change the two-class threshold and the strictness
+    tlcore predict MODEL IMAGE...       the answer (or "unknown" and why), top-k classes
+    tlcore explain RUN_DIR IMAGE...     where the model looks (Grad-CAM overlays)
     tlcore export RUN_DIR               Keras, SavedModel, TFLite, labels and a model card
     tlcore featurize DATA --out F       bottleneck features to Parquet
     tlcore weights import FILE          make a downloaded weights file available offline

@@ -13,7 +13,7 @@ import argparse
 from ..config import GROUP_DATA, GROUP_FINE_TUNING, GROUP_MODEL, GROUP_TRAINING, SETTINGS, Setting
 from ..export.formats import EXPORT_FORMATS, FORMAT_CHOICES
 from ..runs import CONFIG, EVALUATION, EVENTS, LABELS, MODEL
-from .commands import backbones, check, data, evaluate, export, predict, train
+from .commands import backbones, check, data, evaluate, explain, export, predict, threshold, train
 
 EXPORT_FORMAT_CHOICES = FORMAT_CHOICES  # the formats, and "all"
 
@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub, names)
     _add_evaluate(sub)
     _add_predict(sub)
+    _add_explain(sub)
     _add_export(sub)
     _add_featurize(sub, names)
     _add_weights(sub)
@@ -251,6 +252,24 @@ def _add_evaluate(sub) -> None:
                    help="which held-out split to show (test only when the dataset had a test/ folder)")
     p.add_argument("--json", action="store_true", help="print the evaluation as JSON")
     p.set_defaults(func=evaluate.evaluate)
+    _add_threshold(sub)
+
+
+def _add_threshold(sub) -> None:
+    from ..trust.operating import RULES
+    from ..trust.unknown import STRICTNESS
+
+    p = sub.add_parser("threshold", formatter_class=_Formatter, help="show or change how a run answers",
+                       description="Show a run's threshold (two classes) and \"I don't know\" settings, with the "
+                                   "figures at them; with options, change them. predict, the app and later "
+                                   "exports use the saved settings.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="the run folder")
+    p.add_argument("--rule", choices=tuple(RULES), help="how to choose the threshold on the validation pictures")
+    p.add_argument("--target", type=float, metavar="F", help="the sensitivity or specificity to reach, e.g. 0.95")
+    p.add_argument("--value", type=float, metavar="F", help="an exact threshold between 0 and 1")
+    p.add_argument("--strictness", choices=tuple(STRICTNESS), help="how readily it answers \"I don't know\"")
+    p.add_argument("--json", action="store_true", help="print the settings and figures as JSON")
+    p.set_defaults(func=threshold.threshold)
 
 
 def _add_predict(sub) -> None:
@@ -266,6 +285,21 @@ def _add_predict(sub) -> None:
     p.add_argument("--top-k", type=_positive_int, default=3, metavar="K", help="how many classes to show per image")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
     p.set_defaults(func=predict.predict, needs_tensorflow=True)
+
+
+def _add_explain(sub) -> None:
+    p = sub.add_parser("explain", formatter_class=_Formatter, help="show where a run's model looks (Grad-CAM)",
+                       description="Write one Grad-CAM overlay PNG per image into --out: the picture, resized as "
+                                   "in training, coloured where the evidence for the explained class lies (red: "
+                                   "most). Prints each image's explained class, its probability and the file.")
+    p.add_argument("run", metavar="RUN", help=f"a run folder or its {MODEL}")
+    p.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="image files (JPEG, PNG, GIF, BMP, TIFF, WebP) or folders of them")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder the overlays are written to (created)")
+    p.add_argument("--class", dest="class_name", metavar="NAME",
+                   help="the class to explain in every image (default: each image's predicted class)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=explain.explain, needs_tensorflow=True)
 
 
 def _add_export(sub) -> None:

@@ -29,7 +29,8 @@ def measure_int8_accuracy(model, int8_content: bytes, paths: Sequence[str], labe
     """Accuracy of the float Keras model and of the 8-bit TFLite model on the same labelled images.
 
     Images are decoded as in training and in the app (:func:`tlcore.images.load_image` at the
-    training size, through :func:`tlcore.data.decode_all`), a batch at a time.
+    training size, through :func:`tlcore.data.decode_all`), a batch at a time. Both models
+    are compared on their ``"probabilities"`` (the most likely class).
 
     Args:
         model: The float Keras classifier.
@@ -47,7 +48,8 @@ def measure_int8_accuracy(model, int8_content: bytes, paths: Sequence[str], labe
     float_answers, int8_answers = [], []
     for start in range(0, len(paths), _MEASURE_BATCH):
         batch = decode_all(list(paths[start:start + _MEASURE_BATCH]), image_size)
-        float_answers.append(np.asarray(model(batch, training=False)).argmax(axis=1))
+        out = model(batch, training=False)  # a trusted model's outputs are a dict
+        float_answers.append(np.asarray(out["probabilities"] if isinstance(out, dict) else out).argmax(axis=1))
         int8_answers.append(run_tflite(interpreter, batch).argmax(axis=1))
     truth = np.asarray(labels, dtype=int)
     float_answers, int8_answers = np.concatenate(float_answers), np.concatenate(int8_answers)

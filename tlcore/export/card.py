@@ -2,8 +2,10 @@
 
 :func:`build_model_card` writes the card as Markdown, one named function per section. It
 only formats what it is given: the caller passes settings and a data report that are
-already fit to share (:mod:`tlcore.export.share`), and the accuracy of the 8-bit model as
-:mod:`tlcore.export.accuracy` measured it.
+already fit to share (:mod:`tlcore.export.share`), the accuracy of the 8-bit model as
+:mod:`tlcore.export.accuracy` measured it, and the run's trust settings (calibration,
+threshold, "I don't know"; :class:`tlcore.trust.settings.Trust`) when the model carries them.
+Every figure is shown with its 95 % interval when the evaluation holds one.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from typing import Any, Iterable, Sequence
 from ..config import TrainConfig
 from ..findings import Finding
 from ..progress import SPLIT_WORDS
+from ..trust.graph import OUTPUT_MEANINGS
+from ..trust.intervals import with_interval
+from ..trust.settings import Trust
+from .card_usage import usage_section
 from .formats import DOWNLOADS, EXPORT_FORMATS
 
 _LABELS = DOWNLOADS["labels"].file_name
@@ -91,14 +97,24 @@ def _model_section(config: dict, classes: list[str], backbone: str, layer: str, 
     return out
 
 
-def _input_output_section(classes: list[str], image_size: int | None, tflite_note: str) -> list[str]:
+def _outputs_lines(classes: list[str], trust: Trust | None) -> list[str]:
+    """What the model returns: one array of probabilities, or the trusted model's named outputs."""
+    if trust is None:
+        return [f"- Output: `(batch, {len(classes)})` probabilities (softmax) in the order of `{_LABELS}`."]
+    names = [n for n in OUTPUT_MEANINGS if n != "positive" or len(classes) == 2]
+    return ["- Output: a dict of named outputs (the same names in every format):",
+            *[f"  - `{name}`: {OUTPUT_MEANINGS[name]}" for name in names]]
+
+
+def _input_output_section(classes: list[str], image_size: int | None, tflite_note: str,
+                          trust: Trust | None = None) -> list[str]:
     out = ["", "## Input and output", "",
            "- Input: a batch of RGB images as `uint8` (0-255), shape `(batch, height, width, 3)`; "
            "any height and width.",
            f"- Resizing to {image_size} x {image_size} pixels (bilinear) and the backbone's own preprocessing "
            "happen **inside** the model." if image_size else
            "- Resizing and the backbone's own preprocessing happen **inside** the model.",
-           f"- Output: `(batch, {len(classes)})` probabilities (softmax) in the order of `{_LABELS}`.",
+           *_outputs_lines(classes, trust),
            "- The app (tlcore) resizes a photo with the same arithmetic as the model's own resize layer "
            "(`tlcore.images.resize_image`), so the model given the photo at its own size gives the app's answer.",
            ]
@@ -140,24 +156,34 @@ def _metrics_section(evaluation: dict, title: str) -> list[str]:
     out = [f"### {title}", ""]
     n = evaluation.get("num_images")
     acc = evaluation.get("accuracy")
-    out.append(f"- Accuracy: **{acc:.1%}**" + (f" on {n} images" if n else "") if isinstance(acc, (int, float))
-               else "- Accuracy: not recorded")
+    out.append(f"- Accuracy: **{with_interval(acc, evaluation.get('accuracy_ci'))}**"
+               + (f" on {n} images" if n else "") if isinstance(acc, (int, float)) else "- Accuracy: not recorded")
     if evaluation.get("macro_f1") is not None:
         out.append(f"- Macro-averaged F1: {evaluation['macro_f1']:.3f}")
     if evaluation.get("sensitivity") is not None:
-        out.append(f"- Sensitivity (recall of '{evaluation.get('positive_class', classes[-1] if classes else '?')}'): "
-                   f"{evaluation['sensitivity']:.3f}; specificity: {evaluation.get('specificity', float('nan')):.3f}")
+        at = f" at threshold {evaluation['threshold']:.3f}" if evaluation.get("threshold") is not None else ""
+        out.append(f"- Sensitivity (recall of '{evaluation.get('positive_class', classes[-1] if classes else '?')}')"
+                   f"{at}: {with_interval(evaluation['sensitivity'], evaluation.get('sensitivity_ci'))}; "
+                   f"specificity: {with_interval(evaluation.get('specificity'), evaluation.get('specificity_ci'))}")
+    unknown = evaluation.get("unknown")
+    if isinstance(unknown, dict) and unknown.get("count") is not None:
+        known = unknown.get("accuracy_known")
+        out.append(f"- Answered \"I don't know\": {unknown['count']} images ({100 * float(unknown.get('share', 0)):.1f} %)"
+                   + (f"; accuracy on the others: {100 * float(known):.1f} %" if known is not None else ""))
     if "misclassified" in evaluation:
         out.append(f"- Misclassified images: {len(evaluation['misclassified'])}")
     report = evaluation.get("report") or {}
     if report:
         rows = []
+        with_ci = any(isinstance(v, dict) and v.get("recall_ci") for v in report.values())
         for name, values in report.items():
             if not isinstance(values, dict):
                 continue
             f1 = values.get("f1", values.get("f1-score"))
-            rows.append([name, values.get("precision"), values.get("recall"), f1, values.get("support")])
-        out += ["", *_table(["class", "precision", "recall", "F1", "support"], rows)]
+            recall = with_interval(values.get("recall"), values.get("recall_ci")) if with_ci else values.get("recall")
+            rows.append([name, values.get("precision"), recall, f1, values.get("support")])
+        out += ["", *_table(["class", "precision", "recall (95 % interval)" if with_ci else "recall", "F1", "support"],
+                            rows)]
     matrix = evaluation.get("confusion_matrix")
     if matrix and classes:
         out += ["", "Confusion matrix (rows: true class, columns: predicted class):", ""]
@@ -192,6 +218,65 @@ def _evaluation_section(evaluation: dict | None, int8_accuracy: dict | None) -> 
     return out
 
 
+def _calibration_lines(calibration: dict) -> list[str]:
+    """Temperature scaling, and the expected calibration error before and after it."""
+    temperature = calibration.get("temperature")
+    out = [f"- Calibrated probabilities: temperature scaling, T = {float(temperature):.3f}, fitted on the "
+           "validation split and folded into the last layer, so every format gives the calibrated probabilities."
+           if temperature is not None else "- Calibrated probabilities: temperature scaling on the validation split."]
+    for prefix, split in (("", "validation"), ("test_", "test")):
+        before, after = calibration.get(f"{prefix}ece_before"), calibration.get(f"{prefix}ece_after")
+        if before is not None and after is not None:
+            note = " (cross-fitted: each half calibrated on the other)" if not prefix else ""
+            out.append(f"- Expected calibration error on the {split} split: {float(before):.3f} before, "
+                       f"{float(after):.3f} after{note}.")
+    return out
+
+
+def _operating_lines(point: dict) -> list[str]:
+    """The two-class threshold and the figures at it, per split."""
+    out = []
+    if point.get("roc_auc") is not None:
+        out.append(f"- ROC AUC {float(point['roc_auc']):.3f}"
+                   + (f", precision-recall AUC {float(point['pr_auc']):.3f}" if point.get("pr_auc") is not None
+                      else "") + " (validation split).")
+    for split in ("val", "test"):
+        figures = point.get(split)
+        if not isinstance(figures, dict):
+            continue
+        words = SPLIT_WORDS.get(split, split)
+        out.append(f"- At threshold {float(figures.get('threshold', point.get('threshold', 0.5))):.3f} on the {words} "
+                   f"split ({figures.get('num_images', '?')} images): sensitivity "
+                   f"{with_interval(figures.get('sensitivity'), figures.get('sensitivity_ci'))}, specificity "
+                   f"{with_interval(figures.get('specificity'), figures.get('specificity_ci'))}, accuracy "
+                   f"{with_interval(figures.get('accuracy'), figures.get('accuracy_ci'))}.")
+    return out
+
+
+def _trust_section(trust: Trust, evaluation: dict | None) -> list[str]:
+    """Calibration, the threshold and "I don't know": the rules the exported model applies."""
+    evaluation = evaluation or {}
+    out = ["## Calibration, threshold and \"I don't know\"", ""]
+    calibration = evaluation.get("calibration")
+    out += _calibration_lines(calibration if isinstance(calibration, dict) else {"temperature": trust.temperature})
+    out += [f"- {line}" for line in trust.describe()[1:]]  # the first line is the calibration, said above
+    if trust.two_classes:
+        out.append(f"- The `positive` output applies this threshold inside the model: 1.0 means "
+                   f"{trust.positive_class}, 0.0 means "
+                   f"{next(c for c in trust.classes if c != trust.positive_class)}.")
+        point = evaluation.get("operating_point")
+        if isinstance(point, dict):
+            out += _operating_lines(point)
+    off = trust.strictness == "off" or (trust.similarity_limit is None and trust.confidence_limit is None)
+    out.append("- The `unknown` output is always 0.0 (strictness off), and the model holds no training features."
+               if off else
+               f"- The `unknown` output is 1.0 when the model does not know (strictness "
+               f"**{trust.strictness}**); read `probabilities` only when it is 0.0. The similarity is measured "
+               f"against the feature vectors of {trust.num_prototypes} training pictures kept inside the model "
+               "(numbers, not the pictures; set the strictness to off before exporting to leave them out).")
+    return out + [""]
+
+
 def _settings_section(config: dict) -> list[str]:
     rows = []
     for key, value in config.items():
@@ -212,54 +297,15 @@ def _files_section(files: dict[str, Path]) -> list[str]:
     return out + [f"- `{_LABELS}`: the class names, in output order", ""]
 
 
-def _usage_section(tflite_note: str, files: dict[str, Path]) -> list[str]:
-    out = ["## How to use it", "",
-           "Every format takes `uint8` RGB pixels (0-255) and returns probabilities in the order of "
-           f"`{_LABELS}`. Do **not** rescale or normalise the pixels yourself.", ""]
-    load = (
-        f'classes = json.load(open("{_LABELS}"))\n'
-        'image = np.asarray(Image.open("photo.jpg").convert("RGB"))  # at its own size: the model resizes it\n'
-        "batch = image[np.newaxis]  # shape (1, height, width, 3), dtype uint8\n"
-    )
-    imports = "import json\n\nimport numpy as np\nfrom PIL import Image\n"
-    if "keras" in files:
-        out += [f"### Keras (`{_KERAS}`)", "", "```python", imports + "import keras\n", load,
-                f'model = keras.saving.load_model("{_KERAS}")',
-                "probs = model.predict(batch)[0]",
-                "print(classes[int(probs.argmax())], float(probs.max()))", "```", ""]
-    if "savedmodel" in files:
-        out += [f"### TensorFlow SavedModel (`{_SAVED_MODEL}/`, also as `{_SAVED_MODEL_ZIP}`)", "",
-                "```python", imports + "import tensorflow as tf\n", load,
-                f'model = tf.saved_model.load("{_SAVED_MODEL}")',
-                "probs = model.serve(tf.constant(batch)).numpy()[0]",
-                "print(classes[int(probs.argmax())], float(probs.max()))", "```", "",
-                "TensorFlow Serving uses the `serving_default` signature (input `image`, output `output_0`).", ""]
-    tflite_files = [f for f in ("tflite", "tflite-quant") if f in files]
-    if tflite_files:
-        name = files[tflite_files[0]].name
-        out += [f"### TensorFlow Lite (`{'`, `'.join(files[f].name for f in tflite_files)}`)", "",
-                tflite_note, "",
-                "```python", imports
-                + "from ai_edge_litert.interpreter import Interpreter  # or: from tensorflow.lite import Interpreter\n",
-                load,
-                f'interpreter = Interpreter(model_path="{name}")',
-                "inp = interpreter.get_input_details()[0]",
-                'interpreter.resize_tensor_input(inp["index"], batch.shape)',
-                "interpreter.allocate_tensors()",
-                'interpreter.set_tensor(inp["index"], batch)',
-                "interpreter.invoke()",
-                'probs = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0]',
-                "print(classes[int(probs.argmax())], float(probs.max()))", "```", ""]
-    out += ["### With tlcore", "", "```python", "from tlcore.predict import load_predictor", "",
-            f'predictor = load_predictor("{_KERAS}")  # or the run folder, {_SAVED_MODEL}/, {_TFLITE}',
-            'print(predictor.predict(["photo.jpg"], top_k=3))', "```", "",
-            f"or on the command line: `tlcore predict {_KERAS} photo.jpg`.", ""]
-    return out
-
-
-def _limitations_section() -> list[str]:
+def _limitations_section(trust: Trust | None = None) -> list[str]:
+    unknown_on = trust is not None and trust.strictness != "off" and (
+        trust.similarity_limit is not None or trust.confidence_limit is not None)
+    knows = ("- The model knows only the classes above. It answers \"I don't know\" for images unlike its "
+             "training images, but an image of something else that happens to look like them still gets a class."
+             if unknown_on else
+             "- The model only knows the classes above; an image of anything else still gets one of them.")
     return ["## Limitations", "",
-            "- The model only knows the classes above; an image of anything else still gets one of them.",
+            knows,
             "- The metrics come from the held-out images of the same dataset; images from another camera, "
             "hospital, lighting or population may score lower. Check on your own images before relying on it.",
             ""]
@@ -281,12 +327,14 @@ def build_model_card(
     files: dict[str, Path] | None = None,
     name: str | None = None,
     int8_accuracy: dict | None = None,
+    trust: dict | None = None,
 ) -> str:
     """The Markdown model card: what the model is, what it was trained on, how well it does, how to use it.
 
     The card is made to be shared: give it settings from :func:`shareable_config` and a data
     report without server folders (as :func:`export_model` does). ``int8_accuracy`` is what
-    :func:`measure_int8_accuracy` measured (or why it could not).
+    :func:`measure_int8_accuracy` measured (or why it could not). ``trust`` is the run's
+    :meth:`Trust.to_dict` when the exported model carries its threshold and "I don't know".
     """
     config = dict(config or {})
     files = dict(files or {})
@@ -294,19 +342,22 @@ def build_model_card(
     backbone = Path(config["backbone_file"]).name if config.get("backbone_file") else config.get("backbone", "unknown")
     layer = layer or config.get("layer") or "the backbone's default"
     tflite_note = tflite_input or ""
+    settings = Trust.from_dict(trust) if trust else None
     out = _title_section(classes, backbone, name)
     out += _model_section(config, classes, backbone, layer, evaluation, num_params)
-    out += _input_output_section(classes, image_size, tflite_note)
+    out += _input_output_section(classes, image_size, tflite_note, settings)
     out += _classes_section(classes)
     if data_report:
         out += _data_section(data_report, classes)
     out += _evaluation_section(evaluation, int8_accuracy)
+    if settings is not None:
+        out += _trust_section(settings, evaluation)
     if config:
         out += _settings_section(config)
     if files:
         out += _files_section(files)
-    out += _usage_section(tflite_note, files)
-    out += _limitations_section()
+    out += usage_section(tflite_note, files, settings)
+    out += _limitations_section(settings)
     return "\n".join(out)
 
 

@@ -5,6 +5,9 @@ measures the 8-bit model (:mod:`.accuracy`), then the labels, ``model_info.json`
 shareable settings (:mod:`.share`) and the model card (:mod:`.card`), each file under its
 name in :mod:`.formats`. :func:`export_run` gathers those facts from a run folder
 (:class:`tlcore.runs.RunFolder`) and exports into its ``export/`` folder.
+
+A run with trust settings is exported as its trusted model (:func:`tlcore.trust.graph.trusted_model`):
+every format then carries the threshold and "I don't know" as extra named outputs.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from ..errors import TLCoreError
-from ..model_info import model_bottleneck_layer, model_image_size, model_num_outputs
+from ..model_info import model_bottleneck_layer, model_image_size, model_num_outputs, model_outputs
 from ..runfiles import write_bytes_atomic
 from ..runs import LABELS, RunFolder
 from ..safety import load_model_safely
@@ -32,15 +35,27 @@ _NEEDS_SAVED_MODEL = ("savedmodel", "tflite", "tflite-quant")
 _TFLITE_FORMATS = ("tflite", "tflite-quant")
 
 
+def _outputs_info(model) -> dict | None:
+    """Each named output's shape and meaning (None: one output, the probabilities)."""
+    from ..trust.graph import OUTPUT_MEANINGS
+
+    outputs = model_outputs(model)
+    if outputs is None:
+        return None
+    return {name: {"shape": shape, "meaning": OUTPUT_MEANINGS.get(name, "")} for name, shape in outputs.items()}
+
+
 def _model_info(model, classes: list[str], config: dict, image_size: int | None, tflite_input: str | None,
-                accuracy: dict | None) -> dict:
+                accuracy: dict | None, trust=None) -> dict:
     """``model_info.json``: what a tool needs to feed the model, and where it came from."""
+    outputs = _outputs_info(model)
     info = {
         "classes": classes,
         "image_size": image_size,
         "input": {"dtype": "uint8", "channels": "RGB", "shape": [None, None, None, 3],
                   "resized_inside": image_size, "preprocessing_inside": True},
-        "output": "softmax probabilities in the order of classes",
+        "output": ("a dict of named outputs (see outputs); probabilities in the order of classes" if outputs
+                   else "softmax probabilities in the order of classes"),
         "tflite_input": "dynamic" if tflite_input and tflite_input.startswith("any") else
                         ("fixed" if tflite_input else None),
         "backbone": config.get("backbone_file") or config.get("backbone"),
@@ -49,6 +64,10 @@ def _model_info(model, classes: list[str], config: dict, image_size: int | None,
         "data": config.get("data"),
         "exported": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    if outputs:
+        info["outputs"] = outputs
+    if trust is not None:  # threshold, positive class, limits, strictness, temperature: nothing secret
+        info["trust"] = trust.to_dict()
     if accuracy is not None:
         info["accuracy"] = accuracy
     return info
@@ -61,6 +80,8 @@ def export_model(
     *,
     formats: str | Iterable[str] = FORMATS,
     card: dict | None = None,
+    trust=None,
+    prototypes=None,
 ) -> dict[str, Path]:
     """Export a classifier (uint8 RGB in, probabilities out) in the chosen formats.
 
@@ -77,6 +98,11 @@ def export_model(
             ``data_report`` (dict), ``name`` (str), and ``validation``: ``{"paths", "labels",
             "split"}`` of labelled images to measure the 8-bit TFLite model on (or
             ``{"reason"}`` why there are none). None writes a card from the model alone.
+        trust: The run's :class:`tlcore.trust.settings.Trust`. With ``prototypes`` the model
+            is exported as its trusted model (outputs ``probabilities``, ``similarity``,
+            ``unknown`` and, for two classes, ``positive``); the settings go into
+            ``model_info.json`` and the card. None exports the model as it is.
+        prototypes: The run's ``prototypes.npy`` array (needed with ``trust``).
 
     Returns:
         Paths of what was written, keyed by ``"keras"``, ``"savedmodel"``,
@@ -84,8 +110,8 @@ def export_model(
         ``"config"`` (when settings were given) and ``"card"``.
 
     Raises:
-        TLCoreError: Unknown format, classes that do not match the model, or a format that
-            needs TensorFlow on another Keras backend.
+        TLCoreError: Unknown format, classes that do not match the model, trust settings
+            without prototypes, or a format that needs TensorFlow on another Keras backend.
     """
     formats = normalize_formats(formats)
     out_dir = Path(out_dir).expanduser()
@@ -97,6 +123,7 @@ def export_model(
     if isinstance(model, (str, os.PathLike)):
         source = Path(model)
         model = load_model_safely(source)
+    model, source = _with_trust(model, source, trust, prototypes)
     outputs = model_num_outputs(model)
     if outputs is not None and outputs != len(classes):
         raise TLCoreError(
@@ -137,7 +164,7 @@ def export_model(
             write_bytes_atomic(target(fmt), content)
             paths[fmt] = target(fmt)
 
-        info = _model_info(model, classes, config, image_size, tflite_input, accuracy)
+        info = _model_info(model, classes, config, image_size, tflite_input, accuracy, trust)
         if "savedmodel" in formats:
             # labels and sizes travel inside the folder (and the zip) too, so a download is self-contained
             (saved_dir / FILE_NAMES["labels"]).write_bytes(labels_bytes)
@@ -165,10 +192,24 @@ def export_model(
         files=paths,
         name=card.get("name"),
         int8_accuracy=accuracy,
+        trust=trust.to_dict() if trust is not None else None,
     )
     write_bytes_atomic(target("card"), redact(text, secrets).encode("utf-8"))
     paths["card"] = target("card")
     return paths
+
+
+def _with_trust(model, source: Path | None, trust, prototypes) -> tuple[Any, Path | None]:
+    """The model to export: the trusted model when trust settings are given (then the
+    ``.keras`` file is written anew, not copied from ``source``)."""
+    from ..trust.graph import is_trusted, trusted_model
+
+    if trust is None or is_trusted(model):
+        return model, source
+    if prototypes is None:
+        raise TLCoreError("Trust settings were given to the export without the run's prototypes.",
+                          "pass prototypes= (the run's prototypes.npy) with trust=, or neither.")
+    return trusted_model(model, trust, prototypes), None
 
 
 def _readable(value: Any, path: Path) -> Any:
@@ -190,7 +231,8 @@ def export_run(
     Reads ``labels.json``, ``config.json``, ``evaluation.json`` and ``data_report.json``
     from the run folder for the labels and the model card; with ``"tflite-quant"`` the run's
     validation images are read again to measure the 8-bit model against the float one
-    (see :func:`export_accuracy`). Returns what :func:`export_model` returns.
+    (see :func:`export_accuracy`). A run with ``trust.json`` and ``prototypes.npy`` is
+    exported as its trusted model. Returns what :func:`export_model` returns.
     """
     folder = RunFolder(Path(run_dir).expanduser())
     model_path = folder.require_model()
@@ -208,8 +250,17 @@ def export_run(
     }
     if "tflite-quant" in formats:
         card["validation"] = validation_images(folder.path, config, classes, evaluation)
+    trust, prototypes = _run_trust(folder)
     target = Path(out_dir).expanduser() if out_dir else folder.export_dir
-    return export_model(model_path, target, classes, formats=formats, card=card)
+    return export_model(model_path, target, classes, formats=formats, card=card, trust=trust, prototypes=prototypes)
+
+
+def _run_trust(folder: RunFolder) -> tuple[Any, Any]:
+    """The run's trust settings and prototypes, both or neither (older runs have none)."""
+    from ..trust.run import load_trust
+
+    trust, prototypes = load_trust(folder.path)
+    return (trust, prototypes) if prototypes is not None else (None, None)
 
 
 __all__ = ["export_model", "export_run"]

@@ -31,21 +31,45 @@ def convert_tflite(saved_model_dir: Path, quantize: bool) -> bytes:
     return converter.convert()
 
 
+def _keras_outputs(model, image: np.ndarray) -> dict[str, np.ndarray]:
+    """Every output of the Keras model by name (a plain classifier's one output is "probabilities")."""
+    out = model(image, training=False)
+    if isinstance(out, dict):
+        return {name: np.asarray(value) for name, value in out.items()}
+    return {"probabilities": np.asarray(out)}
+
+
 def check_tflite(content: bytes, model, image_size: int | None, dynamic: bool, quantized: bool) -> None:
     """Run the converted model once (at an odd size when dynamic) and compare with Keras.
 
-    Raises when it does not run or, for the float model, disagrees with Keras; the caller
-    then falls back to a fixed input size.
+    Every output is found by name and compared: probabilities and similarity within 1e-3
+    (float model only), and the 0/1 decisions ("unknown", "positive") exactly, except for
+    an image whose Keras similarity or probability lies within 1e-4 of a limit. Raises when
+    it does not run or disagrees; the caller then falls back to a fixed input size.
     """
+    from ..trust.graph import graph_limits, near_limits
+
     size = image_size or 224
     shape = (1, size + 13, size + 7, 3) if dynamic else (1, size, size, 3)
     image = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
-    got = run_tflite(tflite_interpreter(model_content=content), image)
-    want = np.asarray(model(image, training=False))
-    if got.shape != want.shape or not np.all(np.isfinite(got)):
-        raise ValueError(f"TFLite output {got.shape} does not match Keras output {want.shape}")
-    if not quantized and float(np.max(np.abs(got - want))) > 1e-3:
-        raise ValueError(f"TFLite float output differs from Keras by {np.max(np.abs(got - want)):.2g}")
+    got = run_tflite(tflite_interpreter(model_content=content), image, named=True)
+    want = _keras_outputs(model, image)
+    if sorted(got) != sorted(want):
+        raise ValueError(f"TFLite outputs {sorted(got)} are not the Keras outputs {sorted(want)}")
+    limits = graph_limits(model) if len(want) > 1 else {}
+    for name, expected in want.items():
+        value = got[name]
+        if value.shape != expected.shape or not np.all(np.isfinite(value)):
+            raise ValueError(f"TFLite output {name!r} {value.shape} does not match Keras output {expected.shape}")
+        if quantized:
+            continue
+        if name in ("unknown", "positive"):
+            differ = (value >= 0.5).reshape(-1) != (expected >= 0.5).reshape(-1)
+            if np.any(differ & ~near_limits(want, limits, name)):
+                raise ValueError(f"TFLite float output {name!r} decides differently from Keras")
+        elif float(np.max(np.abs(value - expected))) > 1e-3:
+            raise ValueError(f"TFLite float output {name!r} differs from Keras by "
+                             f"{np.max(np.abs(value - expected)):.2g}")
 
 
 def export_tflite(model, fmt: str, work: Path, saved_dir: Path | None, image_size: int | None,

@@ -1,4 +1,4 @@
-"""The last stage: save the kept weights and evaluate them on validation (and test) images.
+"""The last stage: calibrate and save the kept weights, and evaluate them on validation (and test) images.
 
 A cancelled run ends here too: it keeps its best weights and is still a usable model, so it
 is saved and evaluated like a finished one.
@@ -6,30 +6,31 @@ is saved and evaluated like a finished one.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import events as ev
 from .fitting import image_predictor
 from .state import TrainingRun
+from .trust_stage import learn_trust
 
 
 def save_and_evaluate(run: TrainingRun) -> dict:
-    """Save the model into the run folder and return its evaluation (``evaluation.json``'s content)."""
-    from ..evaluate import evaluate_predictions
+    """Calibrate and save the model into the run folder with its trust files; return its
+    evaluation (``evaluation.json``'s content)."""
+    from ..trust.run import evaluate_with_trust
 
     run.emit(ev.stage_event(ev.STAGE_EVALUATE, "Evaluating"))
-    if run.folder is not None:
-        run.folder.save_model(run.parts.model)
     # Cancelled before any training: score the model as it is.
     predict_split = run.predict_split or image_predictor(run)
-    evaluation = evaluate_predictions(run.y_val, predict_split("val", run.val_samples), run.classes,
-                                      [s.path for s in run.val_samples])
-    evaluation["split"] = "val"
+    raw = {"val": predict_split("val", run.val_samples)}
     if run.test_samples:
-        y_test = np.array([s.label for s in run.test_samples], dtype=int)
-        evaluation["test"] = evaluate_predictions(y_test, predict_split("test", run.test_samples),
-                                                  run.classes, [s.path for s in run.test_samples])
-        evaluation["test"]["split"] = "test"
+        raw["test"] = predict_split("test", run.test_samples)
+    learned = learn_trust(run, raw)
+    if run.folder is not None:
+        run.folder.save_model(run.parts.model)
+        run.folder.write_prototypes(learned.prototypes)
+        run.folder.write_predictions(learned.predictions)
+        run.folder.write_trust(learned.trust.to_dict())
+    evaluation = evaluate_with_trust(learned.predictions, learned.trust)
+    evaluation["calibration"] = learned.calibration
     if run.fine_tune_report is not None:
         evaluation["fine_tune"] = run.fine_tune_report
     if run.scratch:

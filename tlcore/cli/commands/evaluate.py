@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...errors import EXIT_OK
+from ...trust.intervals import with_interval
 from ..common import print_json
 
 
@@ -15,7 +16,8 @@ def format_evaluation(evaluation: dict, title: str) -> list[str]:
     acc = evaluation.get("accuracy")
     if isinstance(acc, (int, float)):
         n = evaluation.get("num_images")
-        lines.append(f"Accuracy: {acc:.1%}" + (f" on {n} images" if n is not None else ""))
+        lines.append(f"Accuracy: {with_interval(acc, evaluation.get('accuracy_ci'))}"
+                     + (f" on {n} images" if n is not None else "") + "  (95 % interval in brackets)")
     if (evaluation.get("fine_tune") or {}).get("message"):
         lines.append(evaluation["fine_tune"]["message"])
     if evaluation.get("from_scratch"):
@@ -23,9 +25,12 @@ def format_evaluation(evaluation: dict, title: str) -> list[str]:
     if evaluation.get("macro_f1") is not None:
         lines.append(f"Macro F1: {evaluation['macro_f1']:.3f}")
     if evaluation.get("sensitivity") is not None:
+        at = f" at threshold {evaluation['threshold']:.3f}" if evaluation.get("threshold") is not None else ""
         lines.append(f"Sensitivity ({evaluation.get('positive_class', 'positive class')}): "
-                     f"{evaluation['sensitivity']:.3f}   "
-                     f"Specificity: {evaluation.get('specificity', float('nan')):.3f}")
+                     f"{with_interval(evaluation['sensitivity'], evaluation.get('sensitivity_ci'))}   "
+                     f"Specificity: {with_interval(evaluation.get('specificity'), evaluation.get('specificity_ci'))}"
+                     + at)
+    lines += _trust_lines(evaluation)
     lines += _confusion_matrix(evaluation.get("confusion_matrix"), classes)
     lines += _class_scores(evaluation.get("report") or {})
     mistakes = evaluation.get("misclassified")
@@ -56,13 +61,37 @@ def _class_scores(report: dict) -> list[str]:
     if not report:
         return []
     width = max(len("class"), *(len(str(c)) for c in report))
-    lines = ["", f"{'class':<{width}}  precision  recall      f1  support"]
+    lines = ["", f"{'class':<{width}}  precision  {'recall (95 % interval)':<24}      f1  support"]
     for name, values in report.items():
         if not isinstance(values, dict):
             continue
         f1 = values.get("f1", values.get("f1-score", 0.0))
-        lines.append(f"{name:<{width}}  {values.get('precision', 0):>9.3f}  {values.get('recall', 0):>6.3f}  "
+        recall = with_interval(values.get("recall", 0), values.get("recall_ci"))
+        lines.append(f"{name:<{width}}  {values.get('precision', 0):>9.3f}  {recall:<24}  "
                      f"{f1:>6.3f}  {values.get('support', 0):>7}")
+    return lines
+
+
+def _trust_lines(evaluation: dict) -> list[str]:
+    """Calibration, the threshold and "I don't know", when the run has them."""
+    lines = []
+    calibration = evaluation.get("calibration") or {}
+    if calibration.get("ece_before") is not None:
+        text = (f"Calibration: temperature {calibration['temperature']:.2f}; expected calibration error "
+                f"{calibration['ece_before']:.3f} before, {calibration['ece_after']:.3f} after (validation, cross-fitted)")
+        if calibration.get("test_ece_after") is not None:
+            text += f"; test {calibration['test_ece_before']:.3f} -> {calibration['test_ece_after']:.3f}"
+        lines.append(text)
+    point = evaluation.get("operating_point") or {}
+    if point.get("roc_auc") is not None:
+        lines.append(f"ROC AUC {point['roc_auc']:.3f}, precision-recall AUC {point['pr_auc']:.3f} (validation); "
+                     f"threshold {point['threshold']:.3f} chosen by rule '{point.get('rule')}'")
+    unknown = evaluation.get("unknown") or {}
+    if unknown.get("count") is not None and evaluation.get("trust"):
+        known = unknown.get("accuracy_known")
+        lines.append(f"\"I don't know\" ({evaluation['trust'].get('strictness')}): {unknown['count']} of "
+                     f"{evaluation.get('num_images')} images ({unknown['share']:.1%})"
+                     + (f"; accuracy on the others {known:.1%}" if known is not None else ""))
     return lines
 
 
@@ -80,6 +109,9 @@ def evaluate(args) -> int:
         evaluation = test
     else:
         evaluation = {k: v for k, v in evaluation.items() if k != "test"}
+    if args.split == "test":  # the run-wide facts belong to both splits
+        full = evaluate_run(run_dir)
+        evaluation = {**{k: full[k] for k in ("calibration", "operating_point", "trust") if k in full}, **evaluation}
     if args.json:
         print_json(evaluation)
     else:

@@ -1,7 +1,8 @@
-"""``tlcore predict``: the top classes of new images, with a trained or exported model.
+"""``tlcore predict``: the answer for new images, with a trained or exported model.
 
-A file that cannot be read is reported and skipped; the others are still predicted, and
-the exit status says that something failed.
+Each image gets the model's decision (its class at the run's threshold, or "unknown" with
+the reason) followed by the other top classes. A file that cannot be read is reported and
+skipped; the others are still predicted, and the exit status says that something failed.
 """
 
 from __future__ import annotations
@@ -34,19 +35,28 @@ def expand_images(items: list[str]) -> list[str]:
 
 
 def _predict_chunk(predictor, chunk: list[str], top_k: int) -> list[tuple]:
-    """``(path, top classes, error)`` for each image; a bad file fails alone."""
+    """``(path, answer, error)`` for each image; a bad file fails alone."""
     from ...errors import TLCoreError
 
     try:
-        return list(zip(chunk, predictor.predict(chunk, top_k=top_k), [None] * len(chunk)))
+        return list(zip(chunk, predictor.answer(chunk, top_k=top_k), [None] * len(chunk)))
     except TLCoreError:  # find the bad file(s); keep going with the others
         pairs = []
         for path in chunk:
             try:
-                pairs.append((path, predictor.predict([path], top_k=top_k)[0], None))
+                pairs.append((path, predictor.answer([path], top_k=top_k)[0], None))
             except TLCoreError as err:
                 pairs.append((path, None, str(err)))
         return pairs
+
+
+def _line(answer) -> str:
+    """"PNEUMONIA 83.1%, NORMAL 16.9%" (the decision first), or "unknown — the reason; top: …"."""
+    top = ", ".join(f"{c} {p:.1%}" for c, p in answer.top)
+    if answer.unknown:
+        return f"unknown — {answer.reason}; top: {top}"
+    others = [f"{c} {p:.1%}" for c, p in answer.top if c != answer.label]
+    return ", ".join([f"{answer.label} {answer.probability:.1%}", *others])
 
 
 def predict(args) -> int:
@@ -58,16 +68,18 @@ def predict(args) -> int:
     results: list[dict] = []
     failures = 0
     for start in range(0, len(paths), _CHUNK):
-        for path, top, error in _predict_chunk(predictor, paths[start:start + _CHUNK], args.top_k):
+        for path, answer, error in _predict_chunk(predictor, paths[start:start + _CHUNK], args.top_k):
             if error:
                 failures += 1
                 results.append({"path": path, "error": error})
                 if not args.json:
                     print(f"error: {error}", file=sys.stderr)
                 continue
-            results.append({"path": path, "predictions": [{"class": c, "probability": p} for c, p in top]})
+            results.append({"path": path, "decision": answer.label, "probability": answer.probability,
+                            "unknown": answer.unknown, "reason": answer.reason, "similarity": answer.similarity,
+                            "predictions": [{"class": c, "probability": p} for c, p in answer.top]})
             if not args.json:
-                print(f"{path}: " + ", ".join(f"{c} {p:.1%}" for c, p in top))
+                print(f"{path}: {_line(answer)}")
     if args.json:
         print_json(results)
     if not predictor.labels_found:

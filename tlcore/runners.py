@@ -1,0 +1,89 @@
+"""Running each model format on a batch of uint8 images: Keras, SavedModel, TFLite.
+
+Every runner returns the model's outputs by name (a single output is "probabilities"), so
+the predictor reads an exported trusted model's "unknown" and "positive" the same way
+whatever the format.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import TLCoreError
+from .tflite import run_tflite, tflite_interpreter, tflite_output_indices
+
+
+def named_outputs(out) -> dict[str, np.ndarray]:
+    """A model's outputs by name; a single output is the probabilities."""
+    if isinstance(out, dict):
+        values = {str(k): np.asarray(v) for k, v in out.items()}
+        return values if "probabilities" in values or len(values) != 1 else {"probabilities": next(iter(values.values()))}
+    return {"probabilities": np.asarray(out)}
+
+
+def keras_runner(model) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+    def run(batch: np.ndarray) -> dict[str, np.ndarray]:
+        return named_outputs(model(batch, training=False))
+
+    return run
+
+
+def savedmodel_runner(path: Path) -> tuple[Callable, Any, int | None]:
+    import tensorflow as tf
+
+    try:
+        loaded = tf.saved_model.load(str(path))
+    except Exception as err:
+        raise TLCoreError(
+            f"{path} could not be loaded as a TensorFlow SavedModel: {str(err).splitlines()[0][:300]}",
+            "give the saved_model folder that tlcore exported (it holds saved_model.pb).",
+        ) from None
+    signature = getattr(loaded, "signatures", {}).get("serving_default")
+    if signature is None:
+        raise TLCoreError(f"The SavedModel {path} has no 'serving_default' signature.", "export it again with tlcore.")
+    outputs = dict(signature.structured_outputs)
+    probabilities = outputs.get("probabilities", next(iter(outputs.values()), None))
+    num_outputs = int(probabilities.shape[-1]) if probabilities is not None and probabilities.shape[-1] is not None \
+        else None
+    fn = loaded.serve if hasattr(loaded, "serve") else signature
+
+    def run(batch: np.ndarray) -> dict[str, np.ndarray]:
+        return named_outputs(fn(tf.constant(batch, dtype=tf.uint8)))
+
+    return run, loaded, num_outputs
+
+
+def tflite_runner(path: Path) -> tuple[Callable, Any, int | None, int | None]:
+    try:
+        interpreter = tflite_interpreter(model_path=path)
+        inp = interpreter.get_input_details()[0]
+        names = tflite_output_indices(interpreter)
+        shapes = {d["index"]: d["shape"] for d in interpreter.get_output_details()}
+        out_shape = shapes[names.get("probabilities", next(iter(names.values())))]
+    except Exception as err:
+        raise TLCoreError(
+            f"{path.name} could not be loaded as a TensorFlow Lite model: {str(err).splitlines()[0][:300]}",
+            "give a .tflite file exported by tlcore.",
+        ) from None
+    signature = [int(d) for d in inp.get("shape_signature", inp["shape"])]
+    if len(signature) != 4 or inp["dtype"] != np.uint8:
+        raise TLCoreError(
+            f"{path.name} expects input {signature} of type {np.dtype(inp['dtype']).name}, not uint8 RGB images.",
+            "give a .tflite file exported by tlcore.",
+        )
+    fixed_size = signature[1] if signature[1] > 0 else None
+    fixed_batch = signature[0] > 0
+
+    def run(batch: np.ndarray) -> dict[str, np.ndarray]:
+        if fixed_batch and batch.shape[0] != signature[0]:
+            rows = [run_tflite(interpreter, batch[i:i + 1], named=True) for i in range(len(batch))]
+            return {name: np.concatenate([r[name] for r in rows]) for name in rows[0]}
+        return run_tflite(interpreter, batch, named=True)
+
+    return run, interpreter, fixed_size, int(out_shape[-1])
+
+
+__all__ = ["keras_runner", "named_outputs", "savedmodel_runner", "tflite_runner"]
