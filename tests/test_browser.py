@@ -158,7 +158,9 @@ def test_whole_journey_in_the_browser(server, browser, tmp_path, weights, shapes
     page.get_by_text("What the model sees").first.wait_for(timeout=120_000)
     wait_idle(page)
     no_exception(page)
-    assert page.locator("h3").filter(has_text="%").count() >= 1, "the best guess with its probability"
+    # the answer with its probability, or (a barely trained random start) "I don't know" and why
+    answers = page.locator("h3").filter(has_text="%").count() + page.locator("h3").filter(has_text="I don't know").count()
+    assert answers >= 1, "the answer, or I don't know"
     screenshot(page, "5_predict", weights)
 
     # ---- 6. Runs & export: download the .keras file

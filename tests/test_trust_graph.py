@@ -49,8 +49,11 @@ def world(tmp_path_factory):
     from tlcore.model import build_classifier
     from tlcore.trust.operating import figures_at
 
+    import keras
+
     root = tmp_path_factory.mktemp("trust_graph")
     images = make_images(root, 12)
+    keras.utils.set_random_seed(0)  # the random backbone's features, whatever ran before
     parts = build_classifier(CONFIG, num_classes=2)
     arrays = np.stack([load_image(p, SIZE) for p in images])
     # pictures 0-3 become the prototypes (never unlike): 0 and 1 unsure, 2 "sick" only at the

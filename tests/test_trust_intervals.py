@@ -8,6 +8,7 @@ import pytest
 from tlcore.trust.intervals import metric_intervals, proportion_interval, wilson_interval, with_interval
 
 
+@pytest.mark.slow  # 4,000 bootstraps: about 15 s
 @pytest.mark.parametrize("accuracy, n", [(0.85, 150), (0.95, 150), (0.7, 40), (0.9, 1500)])
 def test_the_interval_covers_the_true_accuracy_about_95_percent_of_the_time(accuracy, n):
     """Simulated evaluations with a known accuracy: the share of intervals holding it is 95 %

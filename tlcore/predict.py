@@ -87,7 +87,7 @@ class Predictor:
     trust: Trust | None = None
     classifier: Any = field(default=None, repr=False)
 
-    def _array(self, item) -> np.ndarray:
+    def image_array(self, item) -> np.ndarray:
         """One image as a uint8 (H, W, 3) array, at ``image_size`` when known."""
         if isinstance(item, (str, os.PathLike)) or hasattr(item, "read"):
             if self.image_size:
@@ -128,10 +128,10 @@ class Predictor:
         Raises:
             TLCoreError: An image cannot be read (the message names the file).
         """
-        items = _as_list(images)
+        items = as_image_list(images)
         out: list[dict[str, np.ndarray]] = []
         for start in range(0, len(items), _BATCH):
-            arrays = [self._array(item) for item in items[start:start + _BATCH]]
+            arrays = [self.image_array(item) for item in items[start:start + _BATCH]]
             if self.image_size:
                 out.append(self._run(np.stack(arrays)))
             else:  # sizes differ: one at a time, the model resizes inside
@@ -232,7 +232,8 @@ def _positive_index(trust: Trust | None, classes: Sequence[str]) -> int:
     return 1
 
 
-def _as_list(images) -> list:
+def as_image_list(images) -> list:
+    """One image or many (paths, file objects, PIL images, arrays; a 4-D array is a batch) as a list."""
     if isinstance(images, np.ndarray):
         return list(images) if images.ndim == 4 else [images]
     if isinstance(images, (str, os.PathLike)) or hasattr(images, "read") or hasattr(images, "convert"):

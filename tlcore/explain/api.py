@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import TLCoreError
 from ..images import resize_image
-from ..predict import Predictor, _as_list, load_predictor, predictor_from_model
+from ..predict import Predictor, as_image_list, load_predictor, predictor_from_model
 from ..runfiles import write_bytes_atomic
 from ..workspace import safe_filename
 from .cam import ClassifierGraph, class_activation_maps, classifier_graph, normalise
@@ -55,7 +55,7 @@ class _Explainer:
 
     def array(self, item) -> np.ndarray:
         """One image decoded and resized exactly as :class:`~tlcore.predict.Predictor` does."""
-        pixels = self.predictor._array(item)
+        pixels = self.predictor.image_array(item)
         size = self.graph.image_size
         return pixels if pixels.shape[:2] == (size, size) else resize_image(np.ascontiguousarray(pixels), size)
 
@@ -149,7 +149,7 @@ def explain_images(model_or_run, images: Sequence | Any, *, class_name: str | No
     explainer = _explainer(model_or_run)
     class_index = explainer.class_index(class_name)
     top = min(int(top), len(explainer.classes))
-    items = _as_list(images)
+    items = as_image_list(images)
     explanations: list[Explanation] = []
     for start in range(0, len(items), _BATCH):
         arrays = np.stack([explainer.array(item) for item in items[start:start + _BATCH]])

@@ -114,12 +114,16 @@ def _print_result(result, run_dir: Path) -> None:
     print()
     if result.status == ev.CANCELLED:
         print("Training was cancelled; the best weights so far were kept and evaluated.")
+    from ...trust.intervals import with_interval
+
     acc = evaluation.get("accuracy")
     if isinstance(acc, (int, float)):
-        print(f"Validation accuracy: {acc:.1%} on {evaluation.get('num_images', '?')} images")
+        print(f"Validation accuracy: {with_interval(acc, evaluation.get('accuracy_ci'))} on "
+              f"{evaluation.get('num_images', '?')} images (95 % interval in brackets)")
     test = evaluation.get("test")
     if isinstance(test, dict) and isinstance(test.get("accuracy"), (int, float)):
-        print(f"Test accuracy: {test['accuracy']:.1%} on {test.get('num_images', '?')} images")
+        print(f"Test accuracy: {with_interval(test['accuracy'], test.get('accuracy_ci'))} on "
+              f"{test.get('num_images', '?')} images")
     shown = result.run_dir or run_dir
     print(f"Run folder: {shown}")
     print(f"Next: tlcore evaluate {shown}   |   tlcore export {shown}")
