@@ -142,13 +142,19 @@ def test_the_threshold_picker_changes_the_figures(env, trained):
     assert not at.button(key="eval_op_use").disabled
 
 
-def test_use_this_threshold_saves_it_and_predict_follows_it(env, trained):
-    run = add_run(env, trained, TWO)
+def _choose_and_use(rule: str, slider: str, value: float):
+    """On Evaluate: pick ``rule``, set its slider, press "Use this threshold"."""
     at = open_page(EVALUATE)
-    at.radio(key="eval_op_rule").set_value("sensitivity").run()
-    at.slider(key="eval_op_target").set_value(99.0).run()
+    at.radio(key="eval_op_rule").set_value(rule).run()
+    at.slider(key=slider).set_value(value).run()
     at.button(key="eval_op_use").click().run()
     assert_clean(at)
+    return at
+
+
+def test_use_this_threshold_saves_it_and_predict_follows_it(env, trained):
+    run = add_run(env, trained, TWO)
+    at = _choose_and_use("sensitivity", "eval_op_target", 99.0)
     trust = run.trust()
     assert trust["rule"] == "sensitivity" and trust["target"] == pytest.approx(0.99)
     assert run.evaluation()["operating_point"]["threshold"] == pytest.approx(trust["threshold"])
@@ -168,11 +174,7 @@ def test_use_this_threshold_saves_it_and_predict_follows_it(env, trained):
 
 def test_an_exact_threshold_is_saved_as_typed(env, trained):
     run = add_run(env, trained, TWO)
-    at = open_page(EVALUATE)
-    at.radio(key="eval_op_rule").set_value("manual").run()
-    at.slider(key="eval_op_exact").set_value(0.25).run()
-    at.button(key="eval_op_use").click().run()
-    assert_clean(at)
+    at = _choose_and_use("manual", "eval_op_exact", 0.25)
     assert run.trust()["threshold"] == pytest.approx(0.25)
     assert at.radio(key="eval_op_rule").value == "manual"
     # Away and back: the choices are kept (the exact slider's too, though hidden behind another rule).
