@@ -8,14 +8,12 @@ SavedModel folder) or in the run folder above ``export/``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
 from .config import TrainConfig
 from .errors import TLCoreError
 from .export.formats import FILE_NAMES
 from .model import resolve_image_size
 from .runfiles import read_json
-from .runs import CONFIG, LABELS, RunFolder
+from .runs import CONFIG, LABELS
 from .trust.settings import Trust
 
 
@@ -54,19 +52,10 @@ def trust_of(data) -> Trust | None:
         return None
 
 
-def run_trust(folder: RunFolder) -> tuple[Trust | None, Any]:
-    """The run's trust settings and prototypes (both None unless both are there)."""
-    from .trust.run import load_trust
-
-    trust, prototypes = load_trust(folder.path)
-    return (trust, prototypes) if prototypes is not None else (None, None)
-
-
 def find_image_size(model_path: Path) -> int | None:
     """The training size from model_info.json (exports) or config.json (runs) nearby."""
-    info_path = nearby(model_path, FILE_NAMES["info"])
-    info = read_json(info_path) if info_path else None
-    if isinstance(info, dict) and info.get("image_size"):
+    info = find_info(model_path)
+    if info.get("image_size"):
         return int(info["image_size"])
     config_path = nearby(model_path, CONFIG)
     config = read_json(config_path) if config_path else None
@@ -78,4 +67,4 @@ def find_image_size(model_path: Path) -> int | None:
     return None
 
 
-__all__ = ["find_image_size", "find_info", "find_labels", "nearby", "run_trust", "trust_of"]
+__all__ = ["find_image_size", "find_info", "find_labels", "nearby", "trust_of"]

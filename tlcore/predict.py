@@ -24,10 +24,11 @@ from .errors import TLCoreError
 from .export.formats import SAVED_MODEL_PB
 from .images import load_image, open_image, resize_image
 from .model_info import model_image_size, model_num_outputs
-from .model_files import find_image_size, find_info, find_labels, run_trust, trust_of
+from .model_files import find_image_size, find_info, find_labels, trust_of
 from .runners import keras_runner, savedmodel_runner, tflite_runner
 from .runs import LABELS, MODEL, RunFolder
 from .safety import load_model_safely
+from .trust.run import load_trust
 from .trust.settings import Trust
 
 _BATCH = 32  # images decoded and run at a time: bounded memory for any number of files
@@ -173,17 +174,18 @@ class Predictor:
                 unknown = bool(decisions[i].unknown) if decisions else False
             pick = self._pick(row, outputs, i, decisions)
             order = np.argsort(-row, kind="stable")[:top_k]
-            answers.append(Answer(
-                None if unknown else self.classes[pick], float(row[pick]),
-                [(self.classes[j], float(row[j])) for j in order], unknown,
-                self._reason(row, sim) if unknown else None, sim))
+            reason = None
+            if unknown:  # the words of Trust.decide, unless the model's own arithmetic disagreed
+                reason = decisions[i].reason if decisions and decisions[i].reason else self._reason(row, sim)
+            answers.append(Answer(None if unknown else self.classes[pick], float(row[pick]),
+                                  [(self.classes[j], float(row[j])) for j in order], unknown, reason, sim))
         return answers
 
     def _pick(self, row: np.ndarray, outputs: dict, i: int, decisions) -> int:
         """The class index answered: the model's "positive" output, the threshold of
         :class:`Trust`, or the most likely class."""
         if "positive" in outputs and len(self.classes) == 2:
-            positive = _positive_index(self.trust, self.classes)
+            positive = self.trust.positive_index if self.trust is not None else 1
             return positive if outputs["positive"][i, 0] >= 0.5 else 1 - positive
         if decisions and decisions[i].guess in self.classes:
             return self.classes.index(decisions[i].guess)
@@ -195,17 +197,8 @@ class Predictor:
         if trust is None:
             return "the model answers \"I don't know\"" + (
                 f" (similarity {similarity:.2f} to the nearest training picture)" if similarity is not None else "")
-        unlike, unsure = (bool(m[0]) for m in trust.unknown_mask(row[np.newaxis], (
-            None if similarity is None else [similarity])))
-        if not (unlike or unsure):
-            # the model's own arithmetic put it a hair below a limit: name the nearer limit
-            gaps = {}
-            if trust.similarity_limit is not None and similarity is not None:
-                gaps["unlike"] = abs(similarity - trust.similarity_limit)
-            if trust.confidence_limit is not None:
-                gaps["unsure"] = abs(float(row.max()) - trust.confidence_limit)
-            nearest = min(gaps, key=gaps.get) if gaps else None
-            unlike, unsure = nearest == "unlike", nearest == "unsure"
+        # the model's own arithmetic put it a hair beyond a limit that numpy places it within
+        unlike, unsure = trust.nearest_limit(row, similarity)
         return trust.reason(row, similarity, unlike, unsure) or "the model answers \"I don't know\""
 
     def predict(self, images: Sequence | Any, top_k: int = 3) -> list[list[tuple[str, float]]]:
@@ -223,13 +216,6 @@ class Predictor:
 def _check_top_k(top_k) -> None:
     if not isinstance(top_k, int) or top_k < 1:
         raise TLCoreError(f"top_k is {top_k!r}, which is not allowed.", "use a whole number of at least 1.")
-
-
-def _positive_index(trust: Trust | None, classes: Sequence[str]) -> int:
-    """Which output is the positive class (classes[1] unless the trust settings say otherwise)."""
-    if trust is not None and trust.positive_class in classes:
-        return list(classes).index(trust.positive_class)
-    return 1
 
 
 def as_image_list(images) -> list:
@@ -319,7 +305,7 @@ def load_predictor(path: str | Path) -> Predictor:
         prototypes = None
         run_folder = RunFolder(path.parent)
         if path.name == MODEL and run_folder.trust_path.is_file():
-            trust, prototypes = run_trust(run_folder)
+            trust, prototypes = load_trust(run_folder.path)
         return _predictor_for_keras(model, path, classes, size, trust, prototypes)
     if kind == "savedmodel":
         run, handle, num_outputs = savedmodel_runner(path)

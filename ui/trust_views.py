@@ -302,13 +302,15 @@ def unknown_words(share: dict | None, split: str) -> str:
     return text
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=32, show_spinner=False)
+def _unknown_preview(run_path: str, stamps: tuple, strictness: str) -> dict:
+    return unknown_preview(run_path, strictness)
+
+
 def _unknown_share(run_path: str, stamps: tuple, strictness: str, split: str) -> dict | None:
-    """The "I don't know" figures of ``split`` if the run had ``strictness`` (nothing is saved)."""
-    share = unknown_preview(run_path, strictness).get(split)
-    if share is None:
-        return None
-    return {**share, "num_images": len((_predictions(run_path, stamps).get(split) or {}).get("labels") or [])}
+    """The "I don't know" figures of ``split`` if the run had ``strictness`` (nothing is saved;
+    one preview, cached, serves every split)."""
+    return _unknown_preview(run_path, stamps, strictness).get(split)
 
 
 def unknown_section(run_path: str, evaluation: dict) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 from ..data import decode_all, load_dataset
 from ..errors import TLCoreError
 from ..runfiles import read_json
+from ..runners import keras_runner
 from ..runs import RunFolder
 from ..tflite import run_tflite, tflite_interpreter
 from ..workspace import Workspace, default_workspace
@@ -48,8 +49,7 @@ def measure_int8_accuracy(model, int8_content: bytes, paths: Sequence[str], labe
     float_answers, int8_answers = [], []
     for start in range(0, len(paths), _MEASURE_BATCH):
         batch = decode_all(list(paths[start:start + _MEASURE_BATCH]), image_size)
-        out = model(batch, training=False)  # a trusted model's outputs are a dict
-        float_answers.append(np.asarray(out["probabilities"] if isinstance(out, dict) else out).argmax(axis=1))
+        float_answers.append(keras_runner(model)(batch)["probabilities"].argmax(axis=1))
         int8_answers.append(run_tflite(interpreter, batch).argmax(axis=1))
     truth = np.asarray(labels, dtype=int)
     float_answers, int8_answers = np.concatenate(float_answers), np.concatenate(int8_answers)

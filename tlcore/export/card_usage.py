@@ -66,7 +66,7 @@ def _read_outputs(trust: Trust) -> list[str]:
     """Python that turns the named outputs (numpy arrays in ``out``) into the answer."""
     lines = ['if out["unknown"][0, 0] > 0.5:', '    print("I don\'t know")']
     if trust.two_classes:
-        positive = trust.classes.index(trust.positive_class) if trust.positive_class in trust.classes else 1
+        positive = trust.positive_index
         lines += ['else:', f'    answer = classes[{positive}] if out["positive"][0, 0] > 0.5 else classes[{1 - positive}]',
                   '    print(answer, float(out["probabilities"][0][classes.index(answer)]))']
     else:

@@ -24,6 +24,7 @@ from ..model_info import model_bottleneck_layer, model_image_size, model_num_out
 from ..runfiles import write_bytes_atomic
 from ..runs import LABELS, RunFolder
 from ..safety import load_model_safely
+from ..trust.run import load_trust
 from .accuracy import int8_accuracy, validation_images
 from .card import build_model_card
 from .formats import FILE_NAMES, FORMATS, normalize_formats
@@ -250,17 +251,9 @@ def export_run(
     }
     if "tflite-quant" in formats:
         card["validation"] = validation_images(folder.path, config, classes, evaluation)
-    trust, prototypes = _run_trust(folder)
+    trust, prototypes = load_trust(folder.path)  # both, or neither for a run trained before them
     target = Path(out_dir).expanduser() if out_dir else folder.export_dir
     return export_model(model_path, target, classes, formats=formats, card=card, trust=trust, prototypes=prototypes)
-
-
-def _run_trust(folder: RunFolder) -> tuple[Any, Any]:
-    """The run's trust settings and prototypes, both or neither (older runs have none)."""
-    from ..trust.run import load_trust
-
-    trust, prototypes = load_trust(folder.path)
-    return (trust, prototypes) if prototypes is not None else (None, None)
 
 
 __all__ = ["export_model", "export_run"]

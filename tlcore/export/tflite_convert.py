@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TLCoreError
+from ..runners import keras_runner
 from ..runs import CONFIG
 from ..tflite import run_tflite, tflite_interpreter
 from .savedmodel import export_saved_model
@@ -31,14 +32,6 @@ def convert_tflite(saved_model_dir: Path, quantize: bool) -> bytes:
     return converter.convert()
 
 
-def _keras_outputs(model, image: np.ndarray) -> dict[str, np.ndarray]:
-    """Every output of the Keras model by name (a plain classifier's one output is "probabilities")."""
-    out = model(image, training=False)
-    if isinstance(out, dict):
-        return {name: np.asarray(value) for name, value in out.items()}
-    return {"probabilities": np.asarray(out)}
-
-
 def check_tflite(content: bytes, model, image_size: int | None, dynamic: bool, quantized: bool) -> None:
     """Run the converted model once (at an odd size when dynamic) and compare with Keras.
 
@@ -53,7 +46,7 @@ def check_tflite(content: bytes, model, image_size: int | None, dynamic: bool, q
     shape = (1, size + 13, size + 7, 3) if dynamic else (1, size, size, 3)
     image = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
     got = run_tflite(tflite_interpreter(model_content=content), image, named=True)
-    want = _keras_outputs(model, image)
+    want = keras_runner(model)(image)
     if sorted(got) != sorted(want):
         raise ValueError(f"TFLite outputs {sorted(got)} are not the Keras outputs {sorted(want)}")
     limits = graph_limits(model) if len(want) > 1 else {}

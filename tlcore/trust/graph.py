@@ -161,7 +161,7 @@ def trusted_model(model, trust: Trust, prototypes) -> Any:
     band = None if off else trust.unsure_band()
     if band is not None and num_classes == 2:  # unsure inside the band around the threshold
         selector = np.zeros(2)
-        selector[_positive_index(trust)] = 1.0
+        selector[trust.positive_index] = 1.0
         above = _step(probabilities, SLOPE * selector, -SLOPE * float(band[0]), _ABOVE_BAND_START)
         below = _step(probabilities, -SLOPE * selector, SLOPE * float(band[1]), _BELOW_BAND_END)
         both = keras.layers.Add(name="unknown_band_sum")([above, below])
@@ -183,16 +183,10 @@ def trusted_model(model, trust: Trust, prototypes) -> Any:
     if num_classes == 2:  # positive when p(positive) >= threshold: 1 at the threshold, 0 below by 1/SLOPE
         threshold = DEFAULT_THRESHOLD if trust.threshold is None else float(trust.threshold)
         selector = np.zeros(2)
-        selector[_positive_index(trust)] = SLOPE
+        selector[trust.positive_index] = SLOPE
         outputs["positive"] = keras.layers.Identity(name="positive")(
             _step(probabilities, selector, 1.0 - SLOPE * threshold, _POSITIVE_STEP))
     return keras.Model(image, outputs, name="trusted_classifier")
-
-
-def _positive_index(trust: Trust) -> int:
-    """classes[1] unless the settings name another positive class."""
-    classes = list(trust.classes or [])
-    return classes.index(trust.positive_class) if trust.positive_class in classes else 1
 
 
 def is_trusted(model) -> bool:

@@ -17,7 +17,7 @@ from ..errors import TLCoreError
 from ..runs import RunFolder
 from .operating import RULES, choose_threshold, curves, figures_at
 from .settings import Trust
-from .unknown import STRICTNESS, confidence_limit, nearest_similarity, similarity_limit
+from .unknown import STRICTNESS, limits_of
 
 SPLITS = ("val", "test")
 
@@ -52,14 +52,15 @@ def _split_arrays(predictions: dict, split: str) -> tuple[np.ndarray, np.ndarray
 def unknown_figures(trust: Trust, labels, probs, similarity) -> dict:
     """How many pictures of a split are answered "I don't know", and the accuracy on the rest."""
     if not len(labels):
-        return {"share": 0.0, "count": 0, "unlike": 0, "unsure": 0, "accuracy_known": None}
+        return {"share": 0.0, "count": 0, "unlike": 0, "unsure": 0, "accuracy_known": None, "num_images": 0}
     unlike, unsure = trust.unknown_mask(probs, similarity)
     unknown = unlike | unsure
     known = ~unknown
     picks = trust.picks(probs)
     return {"share": float(unknown.mean()), "count": int(unknown.sum()), "unlike": int(unlike.sum()),
             "unsure": int((unsure & ~unlike).sum()),
-            "accuracy_known": float((picks[known] == labels[known]).mean()) if known.any() else None}
+            "accuracy_known": float((picks[known] == labels[known]).mean()) if known.any() else None,
+            "num_images": int(len(labels))}
 
 
 def evaluate_with_trust(predictions: dict, trust: Trust) -> dict:
@@ -119,13 +120,6 @@ def operating_figures(run_dir: str | Path, split: str = "val", threshold: float 
             **figures_at(labels, probs[:, 1], t, trust.classes)}
 
 
-def _limits(trust: Trust, prototypes, strictness: str) -> tuple[float | None, float | None]:
-    """The similarity and confidence limits of ``strictness`` for this run's prototypes."""
-    loo = nearest_similarity(prototypes, prototypes, exclude_self=True) if prototypes is not None and \
-        len(prototypes) > 1 else np.zeros(0)
-    return similarity_limit(loo, strictness), confidence_limit(strictness, len(trust.classes))
-
-
 def unknown_preview(run_dir: str | Path, strictness: str) -> dict:
     """What ``strictness`` would do, without saving it: ``{"val": unknown_figures, "test": …}``
     and the limits it would set."""
@@ -136,7 +130,7 @@ def unknown_preview(run_dir: str | Path, strictness: str) -> dict:
     if trust is None or predictions is None:
         raise TLCoreError("This run was trained before \"I don't know\" existed.", "train it again to get it.")
     trust.strictness = strictness
-    trust.similarity_limit, trust.confidence_limit = _limits(trust, prototypes, strictness)
+    trust.similarity_limit, trust.confidence_limit = limits_of(prototypes, strictness, len(trust.classes))
     out: dict = {"similarity_limit": trust.similarity_limit, "confidence_limit": trust.confidence_limit}
     for split in SPLITS:
         labels, probs, sims, _ = _split_arrays(predictions, split)
@@ -186,7 +180,7 @@ def set_operating_point(run_dir: str | Path, *, rule: str | None = None, target:
         trust.threshold = threshold_for(run_dir, trust.rule, trust.target, threshold)
     if strictness is not None:
         trust.strictness = strictness
-        trust.similarity_limit, trust.confidence_limit = _limits(trust, prototypes, strictness)
+        trust.similarity_limit, trust.confidence_limit = limits_of(prototypes, strictness, len(trust.classes))
     folder.write_trust(trust.to_dict())
     config = folder.config()
     if len(trust.classes) == 2:

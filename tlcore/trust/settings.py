@@ -65,11 +65,17 @@ class Trust:
         """The two-class threshold in force (0.5 unless one was chosen)."""
         return DEFAULT_THRESHOLD if self.threshold is None else float(self.threshold)
 
+    @property
+    def positive_index(self) -> int:
+        """Two classes: the output of the positive class (classes[1] unless another is named)."""
+        return self.classes.index(self.positive_class) if self.positive_class in self.classes else 1
+
     def picks(self, probs) -> np.ndarray:
         """The class index each row of probabilities is given (the threshold for two classes)."""
         probs = np.asarray(probs, dtype=np.float32)
         if self.two_classes:
-            return (probs[:, 1] >= np.float32(self.cut)).astype(int)
+            positive = self.positive_index
+            return np.where(probs[:, positive] >= np.float32(self.cut), positive, 1 - positive)
         return probs.argmax(axis=1)
 
     def unsure_band(self) -> tuple[float, float] | None:
@@ -95,11 +101,26 @@ class Trust:
         unsure = np.zeros(len(probs), bool)
         band = self.unsure_band()
         if band is not None and len(probs):
-            positive = probs[:, 1]
+            positive = probs[:, self.positive_index]
             unsure = (positive > np.float32(band[0])) & (positive < np.float32(band[1]))
         elif self.confidence_limit is not None and len(probs):
             unsure = probs.max(axis=1) < np.float32(self.confidence_limit)
         return unlike, unsure
+
+    def nearest_limit(self, probs_row, similarity: float | None) -> tuple[bool, bool]:
+        """``(unlike, unsure)`` naming the limit a picture lies closest to: the reason to give
+        when another runtime's rounding put it on the "I don't know" side of that limit."""
+        gaps = {}
+        if self.similarity_limit is not None and similarity is not None:
+            gaps["unlike"] = abs(float(similarity) - self.similarity_limit)
+        band = self.unsure_band()
+        if band is not None:
+            positive = float(probs_row[self.positive_index])
+            gaps["unsure"] = min(abs(positive - band[0]), abs(positive - band[1]))
+        elif self.confidence_limit is not None:
+            gaps["unsure"] = abs(float(np.max(probs_row)) - self.confidence_limit)
+        nearest = min(gaps, key=gaps.get) if gaps else None
+        return nearest == "unlike", nearest == "unsure"
 
     def reason(self, probs_row, similarity: float | None, unlike: bool, unsure: bool) -> str | None:
         """Why a picture is unknown, in words (None when it is not)."""

@@ -95,19 +95,22 @@ def fit_unknown(train_features, y_train, num_classes: int, strictness: str = DEF
                 seed: int = 0) -> tuple[np.ndarray, dict]:
     """Prototypes (unit rows, float32) and the limits of ``strictness``.
 
-    Returns ``(prototypes, {"similarity_limit", "confidence_limit", "leave_one_out": sorted
-    similarities})``: the sorted leave-one-out similarities let the strictness change later
-    without the features.
+    Returns ``(prototypes, {"similarity_limit", "confidence_limit"})``; the prototypes alone
+    give the limits of another strictness later (:func:`limits_of`).
     """
     if strictness not in STRICTNESS:
         raise ValueError(f"strictness {strictness!r} is not one of {', '.join(STRICTNESS)}")
     keep = choose_prototypes(train_features, y_train, seed=seed)
     prototypes = normalise(np.asarray(train_features)[keep])
-    loo = np.sort(nearest_similarity(prototypes, prototypes, exclude_self=True)) if len(prototypes) > 1 else \
-        np.zeros(0, np.float32)
-    return prototypes, {"similarity_limit": similarity_limit(loo, strictness),
-                        "confidence_limit": confidence_limit(strictness, num_classes),
-                        "leave_one_out": loo}
+    sim_limit, conf_limit = limits_of(prototypes, strictness, num_classes)
+    return prototypes, {"similarity_limit": sim_limit, "confidence_limit": conf_limit}
+
+
+def limits_of(prototypes, strictness: str, num_classes: int) -> tuple[float | None, float | None]:
+    """The similarity and confidence limits of ``strictness`` for these (unit) prototypes."""
+    loo = nearest_similarity(prototypes, prototypes, exclude_self=True) if prototypes is not None and \
+        len(prototypes) > 1 else np.zeros(0, np.float32)
+    return similarity_limit(loo, strictness), confidence_limit(strictness, num_classes)
 
 
 def similarity_limit(leave_one_out, strictness: str) -> float | None:
@@ -120,4 +123,4 @@ def similarity_limit(leave_one_out, strictness: str) -> float | None:
 
 
 __all__ = ["DEFAULT_STRICTNESS", "MAX_PROTOTYPES", "STRICTNESS", "Strictness", "choose_prototypes",
-           "confidence_limit", "fit_unknown", "nearest_similarity", "normalise", "similarity_limit"]
+           "confidence_limit", "fit_unknown", "limits_of", "nearest_similarity", "normalise", "similarity_limit"]
