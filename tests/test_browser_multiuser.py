@@ -224,9 +224,12 @@ def test_three_users_at_once_each_see_only_their_own_work(browser, tmp_path_fact
             assert name in _sidebar(page) and run_word in seen
             go_to(page, "Data")
             page.get_by_text(f"What we found in “{name}”").first.wait_for()
+            for cls in USERS[name]:
+                # the page is drawn top to bottom: wait for the samples section, not for a status
+                # widget that a loaded machine may show late
+                page.get_by_text(re.compile(rf"^{cls} · \d+ images$")).first.wait_for(timeout=60_000)
             wait_idle(page)
             seen += _sidebar(page) + _main(page)
-            assert all(cls in seen for cls in USERS[name])
             go_to(page, "Runs & export")
             page.get_by_text("Download a model").first.wait_for()
             wait_idle(page)
