@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test test-fast install install-test test-deps browser sample-data bench
+.PHONY: run test test-fast install install-test test-deps browser java sample-data bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,18 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 
-install-test: browser test-deps
+install-test: browser java test-deps
+	$(BIN)/python -m pip install --quiet -e ".[test,spark]"
 
 test-deps: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+
+# Debian's Java runtime for the Spark tests (PySpark 4 needs Java 17 or newer).
+java:
+	@if ! command -v java >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = "0" ]; then apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq default-jre-headless >/dev/null; fi; \
+	fi
 
 # Debian's Chromium for the Playwright test (never Playwright's own browser download).
 browser:
@@ -40,7 +48,7 @@ test: install-test
 
 # Markers in pyproject.toml: a test is "slow" when it trains for more than a few seconds.
 test-fast: test-deps
-	$(BIN)/python -m pytest -m "not browser and not real_data and not slow"
+	$(BIN)/python -m pytest -m "not browser and not real_data and not slow and not spark"
 
 bench: install
 	$(BIN)/python bench/run_all.py --quick

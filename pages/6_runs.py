@@ -63,6 +63,7 @@ for r in runs:
         "fine-tuning": (ui.fine_tune_words(c.get("fine_tune_layers", 0)) + f", rate {c.get('fine_tune_learning_rate'):g}"
                         if c.get("mode") == "fine-tune" and c.get("fine_tune_learning_rate") is not None else "—"),
         "augment": bool(c.get("augment")),
+        "features": ui.features_source(c, events_by_run[r.run_id]),
         "started": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)) if r.started else "—",
     })
 if all(row["test accuracy"] is None for row in table):  # no test/ folder: no empty column

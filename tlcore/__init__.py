@@ -11,6 +11,7 @@ The few entry points every face (pages, command line, Python) uses::
     check = tlcore.check_dataset("my_images.zip")         # wrong labels, near-duplicates, leaks, shift
     tlcore.set_operating_point("runs/first", rule="sensitivity", target=0.95)  # two classes: the cut-off
     tlcore.explain_images("runs/first", ["new.jpg"])      # where the model looks (Grad-CAM)
+    tlcore.train_from_features("features.parquet", "runs/big")  # a head on `tlcore featurize` output
 
 Heavy modules (Keras, TensorFlow) load on first use, so ``import tlcore`` stays fast.
 """
@@ -47,7 +48,7 @@ _LAZY = {
     "export_run": "export", "export_model": "export", "export_accuracy": "export",
     "EXPORT_FORMATS": "export", "DOWNLOADS": "export", "ExportFormat": "export", "normalize_formats": "export",
     "shareable_run_config": "export", "load_image": "images", "resize_image": "images",
-    "featurize": "features",
+    "featurize": "features", "train_from_features": "train.from_features",
     "check_dataset": "checks", "DataCheck": "checks", "learning_curve_of": "checks",
     "start_check": "jobs", "check_status": "jobs", "cancel_check": "jobs", "latest_check": "jobs", "CheckStatus": "jobs",
     "load_edits": "data", "add_edits": "data", "undo_edit": "data", "clear_edits": "data", "Edit": "data", "changes_in_words": "data",

@@ -196,6 +196,12 @@ class TrainConfig:
     # The user's changes on top of the dataset's files: [{"path", "action", "label"}], see tlcore/data/edits.py.
     edits: list = _setting(list, "your changes to the dataset (relabel, exclude or keep an image), applied "
                            "without touching its files", group=GROUP_DATA, flag=False)
+    # The head learns from a table `tlcore featurize` wrote (either engine) instead of computing
+    # features; its sidecar gives the extractor and the split (see tlcore/train/from_features.py).
+    features: str | None = _setting(None, "train the head on a features table written by 'tlcore featurize' (a "
+                                    "Parquet file or Spark folder) instead of computing features; the backbone, "
+                                    "layer, size, dataset and split come from the table's .json sidecar",
+                                    group=GROUP_DATA, metavar="TABLE", default_text="compute them from the images")
     # Fine-tuning: after the head is trained, unfreeze the top layers and train again.
     # Only layers with weights are counted (BatchNormalization stays frozen and is not counted).
     fine_tune_layers: int = _setting(30, "how many layers with weights at the top of the cut backbone to unfreeze; "

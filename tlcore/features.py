@@ -20,6 +20,8 @@ from . import events as ev
 from .config import TrainConfig
 
 FEATURE_VERSION = 1  # bump when the way features are computed changes
+# Where `tlcore featurize` runs: the engines, written once (the CLI's --engine choices)
+ENGINES = {"local": "this machine", "spark": "a Spark cluster or local Spark (needs the [spark] extra and Java)"}
 
 
 def _file_digest(path: str | Path) -> str:
@@ -155,10 +157,10 @@ def split_features(extractor, cache: FeatureCache, samples, content_hashes: Sequ
 
 def featurize(config: TrainConfig, out_path: str | Path, *, workspace=None,
               on_event: Callable[[dict], None] | None = None) -> Path:
-    """Write the bottleneck features of a dataset to Parquet: path (relative to the dataset's
-    folder), label, label index, split, features."""
-    import pandas as pd
-
+    """Write the bottleneck features of a dataset to one Parquet file (the columns of
+    :data:`tlcore.feature_table.COLUMNS`) and its sidecar ``<file>.json``; ``--engine spark``
+    runs the same on a cluster (:func:`tlcore.spark.featurize_spark`)."""
+    from . import feature_table as table
     from .data import load_dataset
     from .model import build_classifier
     from .workspace import default_workspace
@@ -169,9 +171,11 @@ def featurize(config: TrainConfig, out_path: str | Path, *, workspace=None,
     dataset = load_dataset(config.data, val_fraction=config.val_fraction, seed=config.seed, workspace=workspace,
                            group_by=config.group_by, edits=config.edits)
     parts = build_classifier(config, len(dataset.classes))
-    cache = FeatureCache(workspace.cache_dir, model_key(config, parts.image_size, parts.layer))
-    rows = []
-    for split in ("train", "val", "test"):
+    key = model_key(config, parts.image_size, parts.layer)
+    cache = FeatureCache(workspace.cache_dir, key)
+    plan = table.plan_rows(dataset)
+    rows, counts = [], {}
+    for split in table.SPLIT_ORDER:
         samples = dataset.split(split)
         if not samples:
             continue
@@ -180,20 +184,32 @@ def featurize(config: TrainConfig, out_path: str | Path, *, workspace=None,
         def on_batch(done, total, split=split):
             emit(ev.batch_event(f"features-{split}", done, total))
 
+        # the training run's own cache key (seed included), so a later run reuses these features
         feats = cached_features(parts.extractor, cache, samples, hashes, parts.image_size, config.batch_size,
-                                on_batch=on_batch)
-        for sample, vector in zip(samples, feats):
-            # Relative to the dataset: the table is downloadable, and an absolute path would
-            # name the server's folders (and the workspace code in them).
-            rows.append({"path": Path(sample.path).relative_to(dataset.root).as_posix(),
-                         "label": dataset.classes[sample.label],
-                         "label_index": int(sample.label), "split": split,
-                         "features": vector.astype("float32").tolist()})
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame(rows)
-    frame.attrs["backbone"] = config.backbone
-    tmp = out_path.with_name("." + out_path.name + ".tmp")
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(out_path)
-    return out_path
+                                seed=config.seed, on_batch=on_batch)
+        counts[split] = len(samples)
+        rows.extend({**row, "features": vector} for row, vector in zip(
+            (r for r in plan if r["split"] == split), feats))
+    for row in rows:
+        # Relative paths only: the table is downloadable, and an absolute path would name the
+        # server's folders (and the workspace code in them).
+        row.pop("abs_path")
+    info = table.table_info(config, parts, dataset, feature_key=key, engine="local", counts=counts,
+                            skipped=table.skipped_rows(dataset))
+    return table.write_local(rows, out_path, info)
+
+
+def featurize_on(engine: str, config: TrainConfig, out_path: str | Path, *, master: str | None = None,
+                 partitions: int | None = None, workspace=None,
+                 on_event: Callable[[dict], None] | None = None) -> Path:
+    """:func:`featurize` on ``engine`` (one of :data:`ENGINES`): the same table either way."""
+    from .errors import TLCoreError
+
+    if engine not in ENGINES:
+        raise TLCoreError(f"There is no featurize engine {engine!r}.", f"use one of: {', '.join(ENGINES)}.")
+    if engine == "local":
+        return featurize(config, out_path, workspace=workspace, on_event=on_event)
+    from .spark import featurize_spark  # imports PySpark only when asked for
+
+    return featurize_spark(config, out_path, master=master or "local[*]", partitions=partitions,
+                           workspace=workspace, on_event=on_event)

@@ -40,6 +40,8 @@ def describe(config: "TrainConfig", *, num_classes: int | None = None) -> str:
                 f"with {weights}, {size}, for up to {config.epochs} epochs")
     if config.mode == "fine-tune" and not config.from_scratch:
         text += f", then fine-tune {fine_tune_words(config.fine_tune_layers)} for up to {config.fine_tune_epochs} epochs"
+    if config.features and not config.from_scratch:
+        text += f", on the features already computed in {Path(config.features).name}"
     return text + (", with augmentation." if config.augment else ".")
 
 

@@ -42,8 +42,8 @@ from .datasets import (class_names, current_dataset, dataset_display_name, datas
 from .fmt import format_params, speed_metric
 from .frame import configure_page, device_description, flash, frame, next_step, page_header, show_flash
 from .nav import APP_TITLE, PAGE_BY_URL, PAGES, PageInfo
-from .runs import (STATUS_COLOR, STATUS_ICON, STATUS_WORDS, backbone_name, finished_run_ids, pick_finished_run,
-                   run_config, run_dir, run_folder, run_label)
+from .runs import (STATUS_COLOR, STATUS_ICON, STATUS_WORDS, backbone_name, features_source, finished_run_ids,
+                   pick_finished_run, run_config, run_dir, run_folder, run_label)
 from .state import (SESSION_PARAM, clamp_state, current_config, load_state, new_session_id, save_state, session_id,
                     update_config, valid_session_id, widget_default, workspace)
 
@@ -52,7 +52,7 @@ __all__ = [
     "attempt", "backbone_comparison", "heatmap_overlay", "run_model", "check_panel", "score_warnings", "current_edits", "subject_setting", "backbone_name", "call", "clamp_state", "class_names", "configure_page",
     "confusion_figure", "counts_figure", "current_config", "current_dataset", "curves_figure", "dataset_display_name",
     "dataset_source", "device_description", "earlier_uploads", "epoch_rows", "error_message", "file_stamp",
-    "fine_tune_words", "finding_text", "finished_run_ids", "first_image", "flash", "format_params", "format_seconds", "frame",
+    "features_source", "fine_tune_words", "finding_text", "finished_run_ids", "first_image", "flash", "format_params", "format_seconds", "frame",
     "load_state", "new_session_id", "plain", "next_step", "page_header", "pick_finished_run", "picture_thumbnail",
     "probability_figure", "progress_of", "remember_dataset", "run_config", "run_dir", "run_folder",
     "run_label", "safe_filename", "sample_label", "samples_of", "save_state", "session_id", "show_flash",

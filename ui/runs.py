@@ -51,6 +51,15 @@ def backbone_name(config: dict | TrainConfig) -> str:
     return Path(values["backbone_file"]).name if values.get("backbone_file") else str(values.get("backbone", ""))
 
 
+def features_source(config: dict, run_events: list[dict]) -> str:
+    """Where a run's head got its features: "—" (from the pictures), or the features table's
+    name and the engine that made it (``tlcore train --features``)."""
+    if not config.get("features"):
+        return "—"
+    made = next((e.get("engine") for e in run_events if e.get("features_table")), None)
+    return Path(config["features"]).name + (f" ({made})" if made else "")
+
+
 def run_label(run_id: str) -> str:
     config = run_config(run_id)
     if config is None:
@@ -78,5 +87,5 @@ def pick_finished_run(key: str, label: str = "Which trained model?") -> str | No
     return st.selectbox(label, ids, key=key, format_func=labels.__getitem__)
 
 
-__all__ = ["STATUS_COLOR", "STATUS_ICON", "STATUS_WORDS", "backbone_name", "finished_run_ids", "pick_finished_run",
-           "run_config", "run_dir", "run_folder", "run_label"]
+__all__ = ["STATUS_COLOR", "STATUS_ICON", "STATUS_WORDS", "backbone_name", "features_source", "finished_run_ids",
+           "pick_finished_run", "run_config", "run_dir", "run_folder", "run_label"]

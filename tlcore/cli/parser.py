@@ -12,6 +12,7 @@ import argparse
 
 from ..config import GROUP_DATA, GROUP_FINE_TUNING, GROUP_MODEL, GROUP_TRAINING, SETTINGS, Setting
 from ..export.formats import EXPORT_FORMATS, FORMAT_CHOICES
+from ..features import ENGINES
 from ..runs import CONFIG, EVALUATION, EVENTS, LABELS, MODEL
 from .commands import backbones, check, data, evaluate, explain, export, predict, threshold, train
 
@@ -225,9 +226,12 @@ def _add_train(sub, names: str) -> None:
                                    "current batch and keeps the best weights.",
                        epilog="Example:\n"
                               "  tlcore train sample_data/shapes --backbone MobileNetV2 --epochs 10 --out runs\n"
-                              f"  tlcore train --config runs/<run>/{CONFIG}   # repeat a run")
+                              f"  tlcore train --config runs/<run>/{CONFIG}   # repeat a run\n"
+                              "  tlcore train --features features.parquet --epochs 10   # the head from "
+                              "'tlcore featurize' output")
     p.add_argument("data", nargs="?", metavar="DATA",
-                   help="dataset folder or .zip (overrides 'data' in --config)")
+                   help="dataset folder or .zip (overrides 'data' in --config); with --features, where the "
+                        "table's pictures are on this machine (default: the folder the table was made from)")
     p.add_argument("--config", metavar="FILE", help=f"a {CONFIG} to start from (flags override its settings)")
     for group_name, title in _TRAIN_GROUPS:
         g = p.add_argument_group(title)
@@ -324,7 +328,15 @@ def _add_featurize(sub, names: str) -> None:
                                    "them to a Parquet file (columns: path, label, label_index, split, features), "
                                    "for use in other models (e.g. scikit-learn).")
     p.add_argument("data", metavar="DATA", help="dataset folder or .zip")
-    p.add_argument("--out", required=True, metavar="FILE.parquet", help="the Parquet file to write")
+    p.add_argument("--out", required=True, metavar="FILE.parquet",
+                   help="the Parquet table to write (a file; a folder of parts with --engine spark), "
+                        "with FILE.parquet.json beside it saying how the features were made")
+    p.add_argument("--engine", choices=list(ENGINES), default="local",
+                   help="; ".join(f"{name}: {what}" for name, what in ENGINES.items()))
+    p.add_argument("--master", metavar="URL", default=None,
+                   help="with --engine spark: local[*] (default), local[N], spark://HOST:7077 or sc://HOST:15002")
+    p.add_argument("--partitions", type=int, metavar="N", default=None,
+                   help="with --engine spark: how many tasks the images are split into (default: the cluster's cores)")
     for name in data.FEATURIZE_SETTINGS:
         _add_setting(p, name, f": {names}" if name == "backbone" else "")
     _add_workspace(p)

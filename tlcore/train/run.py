@@ -62,6 +62,9 @@ def train(
         workspace: where datasets are extracted and features cached (default: ``default_workspace()``).
         callbacks: extra Keras callbacks for every ``fit``.
         dataset: an already loaded :class:`tlcore.data.Dataset` (skips loading ``config.data``).
+
+    With ``config.features`` set (see :func:`tlcore.train.from_features.train_from_features`)
+    the head trains on that features table's vectors: nothing is featurized again.
     """
     try:
         return _train(config, run_dir, on_event, should_stop, workspace, list(callbacks), dataset)
@@ -93,7 +96,11 @@ def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, d
     emit(ev.status_event(ev.RUNNING, "Preparing data"))
     keras.utils.set_random_seed(config.seed)
     keras.config.set_dtype_policy(choose_precision_policy(config.mixed_precision))
-    if dataset is None:
+    if dataset is None and config.features:
+        from .from_features import load_table  # the head's features come from a table, not the images
+
+        dataset, workspace = load_table(config, workspace, emit)
+    elif dataset is None:
         dataset = load_data(config, workspace, emit)
     run = TrainingRun(config, dataset, folder, emit, should_stop or (lambda: False), workspace, extra_callbacks)
     prepare_data(run)

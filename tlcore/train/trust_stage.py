@@ -29,6 +29,14 @@ class LearnedTrust:
     calibration: dict  # evaluation.json's "calibration"
 
 
+PROTOTYPE_SPLIT = "train (prototypes)"  # the training pictures kept as prototypes, when not all of them
+
+
+def prototype_indices(y_train: np.ndarray, seed: int) -> np.ndarray:
+    """Which training pictures become the "I don't know" prototypes (all, or a stratified sample)."""
+    return choose_prototypes(np.zeros(len(y_train)), y_train, seed=seed)
+
+
 def _features(run: TrainingRun, split: str, samples) -> np.ndarray:
     """Bottleneck features of ``samples`` under the kept weights: cached while the base is as
     pretrained; else one pass through the model (the cache holds the pretrained base's)."""
@@ -73,8 +81,11 @@ def learn_trust(run: TrainingRun, raw: dict) -> LearnedTrust:
     calibrated = {split: apply_temperature(probs, temperature) for split, probs in raw.items()}
 
     run.emit(ev.stage_event(ev.STAGE_EVALUATE, "Learning what the training pictures look like (for \"I don't know\")"))
-    keep = choose_prototypes(np.zeros(len(run.y_train)), run.y_train, seed=config.seed)
-    train_features = _features(run, "train", [run.train_samples[i] for i in keep])
+    keep = prototype_indices(run.y_train, config.seed)
+    # a sample of the training pictures is a split of its own: the cache keys (and the content
+    # hashes kept per split) of the whole training split would not be its own
+    kept = PROTOTYPE_SPLIT if len(keep) < len(run.train_samples) else "train"
+    train_features = _features(run, kept, [run.train_samples[i] for i in keep])
     prototypes, limits = fit_unknown(train_features, run.y_train[keep], len(classes), config.unknown_strictness,
                                      seed=config.seed)
     trust = Trust(classes=list(classes), temperature=temperature, strictness=config.unknown_strictness,

@@ -29,12 +29,22 @@ def inspect(args) -> int:
 
 def featurize(args) -> int:
     from ...config import TrainConfig
-    from ...features import featurize as write_features
+    from ...feature_table import read_info
+    from ...features import featurize_on
 
     config = TrainConfig(data=str(Path(args.data).expanduser().resolve()))
     apply_flags(config, args, FEATURIZE_SETTINGS).validate()
     progress = ProgressPrinter()
-    out = write_features(config, args.out, workspace=workspace_of(args), on_event=progress)
+    out = featurize_on(args.engine, config, args.out, master=args.master, partitions=args.partitions,
+                       workspace=workspace_of(args), on_event=progress)
     progress.close()
-    print(f"Features written to {out}")
+    info = read_info(out)
+    counts = ", ".join(f"{n} {split}" for split, n in info.counts.items())
+    print(f"Features written to {out} ({counts}; {info.feature_dim} numbers per image from {info.backbone} "
+          f"cut at {info.layer}, {info.image_size} px); how they were made: {out}.json")
+    if info.spark:
+        print(f"Spark: {info.spark.get('partitions')} partitions on {info.spark.get('workers')} worker "
+              f"process(es), master {info.spark.get('master')}")
+    for item in info.skipped:
+        print(f"  left out {item['path']}: {item['reason']}")
     return EXIT_OK

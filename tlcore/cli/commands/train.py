@@ -48,11 +48,18 @@ class StopOnCtrlC:
 
 
 def config_from_args(args):
-    """The run's TrainConfig: ``--config`` (or the defaults), then the flags given, validated."""
+    """The run's TrainConfig: ``--config`` (or the defaults), then the flags given, validated.
+
+    With ``--features TABLE`` (and no ``--config``) the table's sidecar takes the place of the
+    defaults: its dataset, split and extractor, with the flags given on top.
+    """
     from ...config import SETTINGS, TrainConfig, load_config
 
+    if getattr(args, "features", None) and not args.config:
+        return _features_config(args)
     config = load_config(args.config) if args.config else TrainConfig()
     apply_flags(config, args, [name for name, setting in SETTINGS.items() if setting.flag])
+    config.features = absolute_if_path(config.features)
     if getattr(args, "data", None):
         config.data = args.data
         config.data_name = None  # a name from --config belongs to that config's dataset
@@ -69,12 +76,27 @@ def config_from_args(args):
     return config.validate()
 
 
+def _features_config(args):
+    """``tlcore train --features TABLE [DATA]``: the table's settings, then the flags given."""
+    from ...config import SETTINGS, TrainConfig
+    from ...data import dataset_name
+    from ...train.from_features import features_config
+
+    given = {name: getattr(args, name) for name, setting in SETTINGS.items()
+             if setting.flag and name != "features" and getattr(args, name, None) is not None}
+    paths = apply_flags(TrainConfig(), args, given)  # the flags' files, made absolute as for any run
+    given.update({name: getattr(paths, name) for name in ("weights", "backbone_file", "group_by") if name in given})
+    if getattr(args, "data", None):  # where the table's pictures are on this machine
+        given.update(data=absolute_if_path(args.data), data_name=dataset_name(args.data))
+    return features_config(args.features, given)
+
+
 def train(args) -> int:
     from ...errors import TLCoreError
     from ...runs import RunFolder
 
     config = config_from_args(args)
-    if not config.data:
+    if not config.data and not config.features:
         raise TLCoreError("No dataset was given.", "give a folder of class subfolders or a .zip: tlcore train DATA.")
     workspace = workspace_of(args)
     runs_dir = Path(args.out).expanduser() if args.out else workspace.runs_dir
@@ -82,7 +104,8 @@ def train(args) -> int:
     args._run_dir = run.path  # for the error handler: where the log goes
     print(f"Run folder: {run.path}")
     backbone = Path(config.backbone_file).name if config.backbone_file else config.backbone
-    print(f"Training {backbone} ({config.mode}) on {config.data}; press Ctrl-C to stop early.")
+    source = f" from the features in {config.features}" if config.features else ""
+    print(f"Training {backbone} ({config.mode}) on {config.data}{source}; press Ctrl-C to stop early.")
 
     from ...train import train as run_training
 
