@@ -2,7 +2,7 @@
 #   make run   - install into .venv and start the app
 #   make test  - install into .venv (plus Chromium for the browser test) and run every test
 # And, while changing the code:
-#   make test-fast - the fast offline subset (no browser, no real data, no slow training): under 2 minutes
+#   make test-fast - the fast offline subset (no browser, no real data, no slow training, no Spark): about 3 minutes
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -16,7 +16,7 @@ from tlcore.runs import RunFolder
 def test_formats_are_listed_once_in_their_order():
     assert FORMATS == ("keras", "savedmodel", "tflite", "tflite-quant") == tuple(EXPORT_FORMATS)
     assert FORMAT_CHOICES == (*FORMATS, "all")
-    assert set(DOWNLOADS) == {"savedmodel-zip", "labels", "config", "card", "info", "features"}
+    assert set(DOWNLOADS) == {"savedmodel-zip", "labels", "config", "card", "info", "features", "features-info"}
     for key, entry in FILES.items():
         assert entry.name == key and FILE_NAMES[key] == entry.file_name
         assert entry.label and entry.help and entry.detail and "/" in entry.mime
@@ -27,6 +27,10 @@ def test_files_a_run_also_holds_keep_the_run_folders_names():
     assert folder.model_path.name == FILE_NAMES["keras"]
     assert folder.labels_path.name == FILE_NAMES["labels"] and folder.config_path.name == FILE_NAMES["config"]
     assert folder.features_table_path.name == FILE_NAMES["features"]
+    # the features table's sidecar, named as tlcore.feature_table finds it beside the table
+    from tlcore.feature_table import sidecar_path
+
+    assert sidecar_path(folder.features_table_path).name == FILE_NAMES["features-info"]
 
 
 def test_format_names_are_checked():

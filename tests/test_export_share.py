@@ -134,6 +134,9 @@ def test_the_features_table_names_no_server_folder(session_run, tmp_path):
     import pandas as pd
 
     assert session_run["code"].encode() not in out.read_bytes()
+    from tlcore.feature_table import sidecar_path
+
+    assert session_run["code"] not in sidecar_path(out).read_text()  # downloaded beside the table
     frame = pd.read_parquet(out)  # the bytes may be compressed: the values too
     text_columns = [c for c in frame.columns if frame[c].dtype == object and c != "features"]
     assert not frame[text_columns].map(lambda v: session_run["code"] in str(v)).any().any()

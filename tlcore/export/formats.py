@@ -78,6 +78,10 @@ DOWNLOADS: dict[str, ExportFormat] = {f.name: f for f in (
     ExportFormat("features", FEATURES_TABLE, "Features table (Parquet)",
                  "The bottleneck features of every picture, for your own analysis.", _BINARY,
                  "bottleneck features of every image (path, label, split, features), for your own analysis"),
+    ExportFormat("features-info", FEATURES_TABLE + ".json", "How the features were made (.json)",
+                 "Backbone, layer, size and splits of the features table; keep it beside the table for "
+                 "`tlcore train --features features.parquet`.", _JSON,
+                 "the features table's sidecar: how its features were made, for tlcore train --features"),
 )}
 
 FILES: dict[str, ExportFormat] = {**EXPORT_FORMATS, **DOWNLOADS}  # every entry, by key
