@@ -139,7 +139,7 @@ def test_a_head_trained_from_spark_features_is_the_one_machine_model(tables, mix
     (same settings, same seed), and that model takes the original images."""
     import keras
 
-    from tlcore import train
+    from tlcore.train import train
     from tlcore.predict import load_predictor
     from tlcore.train.from_features import train_from_features
 
