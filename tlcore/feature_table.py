@@ -174,14 +174,21 @@ def check_matches(info: TableInfo, *, backbone: str | None = None, layer: str | 
                           f"drop --layer, or featurize the data again with --layer {layer}.")
 
 
+def existing_table(path: str | Path | None) -> Path:
+    """``path`` resolved, or a clear error when no table is there."""
+    resolved = Path(path or "").expanduser().resolve()
+    if not path or not resolved.exists():
+        raise TLCoreError(f"There is no features table at {path}.",
+                          "give the path `tlcore featurize DATA --out TABLE` wrote (a .parquet file or folder).")
+    return resolved
+
+
 def read_table(path: str | Path, *, expect_backbone: str | None = None, expect_layer: str | None = None):
     """``(frame, info)`` of a features table (a file or a Spark folder), rows in split order then
     path; checks the columns and, when given, the backbone and layer asked for."""
     import pyarrow.parquet as pq
 
-    path = Path(path)
-    if not path.exists():
-        raise TLCoreError(f"There is no features table at {path}.", "give the path `tlcore featurize --out` wrote.")
+    path = existing_table(path)
     info = read_info(path)
     check_matches(info, backbone=expect_backbone, layer=expect_layer, table=path)
     try:

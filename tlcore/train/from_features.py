@@ -23,6 +23,7 @@ import numpy as np
 from .. import events as ev
 from ..config import TrainConfig
 from ..errors import TLCoreError
+from ..feature_table import existing_table
 from ..workspace import Workspace
 
 # What a run takes from the table's sidecar: the dataset and its split, and the extractor.
@@ -64,7 +65,7 @@ def features_config(table: str | Path, overrides: dict[str, Any] | None = None) 
     defaults for training, then ``overrides``; checked against the sidecar."""
     from ..feature_table import read_info
 
-    table = _existing(table)
+    table = existing_table(table)
     info = read_info(table)
     made = info.train_config().to_dict()
     values = TrainConfig().to_dict()
@@ -160,7 +161,7 @@ def load_table(config: TrainConfig, workspace: Workspace, emit: ev.Emit):
     from ..feature_table import features_matrix, read_table
     from .stages import load_data
 
-    table = _existing(config.features)
+    table = existing_table(config.features)
     emit(ev.stage_event(ev.STAGE_DATA, f"Reading the features table {table.name}"))
     frame, info = read_table(table)
     check_config(config, info, table)
@@ -188,14 +189,6 @@ class TableWorkspace(Workspace):
     def cache_dir(self) -> Path:
         self.table_cache.mkdir(parents=True, exist_ok=True)
         return self.table_cache
-
-
-def _existing(table: str | Path | None) -> Path:
-    path = Path(table or "").expanduser().resolve()
-    if not table or not path.exists():
-        raise TLCoreError(f"There is no features table at {table}.",
-                          "give the path `tlcore featurize DATA --out TABLE` wrote (a .parquet file or folder).")
-    return path
 
 
 def _table_id(table: Path) -> str:
