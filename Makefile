@@ -14,14 +14,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The web page export's runtime (onnxruntime-web, pinned, from the npm registry) is fetched once
+# into tlcore/export/web/vendor/ (git ignores it); nothing is downloaded when it is there.
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m tlcore.export.web_runtime
 
 install-test: browser java test-deps
 	$(BIN)/python -m pip install --quiet -e ".[test,spark]"
 
 test-deps: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m tlcore.export.web_runtime
 
 # Debian's Java runtime for the Spark tests (PySpark 4 needs Java 17 or newer).
 java:

@@ -1,4 +1,5 @@
-"""Step 1 — Data: upload a zip or pick a folder; see the classes, samples and any problems."""
+"""Step 1 — Data: upload a zip, pick a folder or make the pictures with the camera; see the classes,
+samples and any problems."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ ui.page_header(
     "(for example `cats/` and `dogs/`). Upload them as a zip, or pick a folder that is already on this server.",
 )
 
+st.page_link(ui.PAGE_BY_URL["classroom"].path, label="Teaching a class? Make a model in 3 steps with the camera",
+             icon=":material/school:", query_params={ui.SESSION_PARAM: ui.session_id()} if ui.session_id() else None)
 ws = ui.workspace()
 config = ui.current_config()
 load_failed = False  # a choice just failed: its error shows, and the old report below does not
@@ -65,8 +68,9 @@ def _load(source: str | Path, what: str, name: str | None = None, remember: str 
 
 # --------------------------------------------------------------------------- choose the images
 st.header("1 · Choose your images", anchor=False)
-tab_upload, tab_folder, tab_earlier = st.tabs(
-    [":material/upload: Upload a zip", ":material/folder_open: Folder on this server", ":material/history: Used before"]
+tab_upload, tab_folder, tab_camera, tab_earlier = st.tabs(
+    [":material/upload: Upload a zip", ":material/folder_open: Folder on this server",
+     ":material/photo_camera: Make them with the camera", ":material/history: Used before"]
 )
 
 with tab_upload:
@@ -131,6 +135,13 @@ with tab_folder:
         folder = ui.call(resolve_in_roots, typed.strip() or picked, roots, what="finding the folder")
         if folder is not None:
             _load(folder, f"the folder “{folder.name}”", folder.name)
+        load_failed = True  # _load reruns the page when it worked
+
+with tab_camera:
+    st.caption("Name your classes, then take pictures of each with your webcam — one at a time or a few a second — "
+               "or add picture files. Everything is saved as you go; add more later and train again.")
+    ui.capture_panel(lambda folder: _load(folder.root, f"“{folder.name}”", folder.name), key="data_capture")
+    if st.session_state.get("data_capture_use"):
         load_failed = True  # _load reruns the page when it worked
 
 with tab_earlier:

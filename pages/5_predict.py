@@ -1,5 +1,5 @@
 """Step 5 — Predict: upload new pictures and see what a trained model answers ("I don't know" included),
-how sure it is, and where it looks."""
+how sure it is, and where it looks; or let it answer the webcam live (ui.live)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from tlcore import check_image_bytes
 ui.page_header(
     "predict",
     "Try a trained model on **new pictures**: drop one or more images and see its answer, how sure it is "
-    "about each, and where in the picture it looks. When a picture is unlike anything it was trained on, it says "
+    "about each, and where in the picture it looks — or hold things up to your webcam and watch it answer "
+    "live. When a picture is unlike anything it was trained on, it says "
     "**“I don't know”**.",
 )
 
@@ -24,6 +25,10 @@ run = ui.run_folder(run_id)
 
 
 labels = ui.call(run.labels, what="reading the class names") or []
+FROM_FILES, FROM_CAMERA = "Pictures", "Live camera"
+source = st.radio("What the model looks at", [FROM_FILES, FROM_CAMERA], horizontal=True, key="predict_source",
+                  help="Pictures: files you drop here. Live camera: the model answers what your webcam sees, "
+                       "several times a second.")
 col_up, col_k = st.columns([3, 1])
 with col_up:
     files = st.file_uploader(
@@ -31,11 +36,15 @@ with col_up:
         accept_multiple_files=True,
         key="predict_upload",
         help="JPEG, PNG, GIF, BMP, TIFF or WebP. Pictures of any size work; they are resized inside the model.",
-    )
+    ) if source == FROM_FILES else None
 with col_k:
     top_k = st.number_input("Guesses to show", min_value=1, max_value=max(1, min(5, len(labels) or 5)),
                             value=min(3, max(1, len(labels) or 3)), key="predict_topk",
                             help="How many of the most likely classes to list for each picture.")
+
+if source == FROM_CAMERA:
+    ui.live_section(str(run.path), int(top_k))
+    st.stop()
 
 if not files:
     st.caption("Tip: pictures from the validation folder or new photos you took yourself both work.")

@@ -166,10 +166,11 @@ quant_help = None  # the table's words, until the 8-bit model has been measured
 if measured:
     quant_help = (f"About 4× smaller. Accuracy measured at export: {measured['tflite_int8']:.1%} "
                   f"(the float model: {measured['float']:.1%}).")
-MADE = [DOWNLOADS["savedmodel-zip"], EXPORT_FORMATS["tflite"], EXPORT_FORMATS["tflite-quant"], DOWNLOADS["card"],
-        DOWNLOADS["info"], DOWNLOADS["features"], DOWNLOADS["features-info"]]  # what an export job writes into the run's export folder
+MADE = [DOWNLOADS["savedmodel-zip"], EXPORT_FORMATS["tflite"], EXPORT_FORMATS["tflite-quant"], EXPORT_FORMATS["onnx"],
+        DOWNLOADS["web-zip"], DOWNLOADS["card"], DOWNLOADS["info"], DOWNLOADS["features"], DOWNLOADS["features-info"]]  # what an export job writes into the run's export folder
 st.markdown("**Other formats**")
-st.caption("These take up to a minute to make. They are made in the background and kept, so you only make them once per run.")
+st.caption("These take up to a minute to make. They are made in the background and kept, so you only make them once "
+           "per run. The web page (.zip) runs the model in any browser, offline: unzip it and open index.html.")
 present = [entry for entry in MADE if (run.export_dir / entry.file_name).is_file()]
 if present:
     cols = st.columns(3)

@@ -11,6 +11,14 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The camera's SRTP library (pylibsrtp, under streamlit-webrtc; OpenSSL linked inside) crashes the
+# process when it is loaded after TensorFlow. The app loads it first (app.py -> ui -> ui.camera);
+# tests that open pages after TensorFlow has run in this process need it loaded first too.
+try:
+    import pylibsrtp  # noqa: F401
+except ImportError:  # no camera component installed: nothing to order
+    pass
+
 # Each page test has its own workspace (so its own standby fingerprint): with warm mode on, every
 # one would leave a warm TensorFlow process of ~500 MB behind. Tests of warm mode turn it on.
 os.environ.setdefault("TLCORE_WARM_WORKER", "0")

@@ -34,7 +34,8 @@ def exported(tmp_path_factory):
 
 def test_export_run_writes_every_format(exported):
     paths = exported["paths"]
-    assert set(paths) >= {"keras", "savedmodel", "savedmodel-zip", "tflite", "tflite-quant", "labels", "card"}
+    assert set(paths) >= {"keras", "savedmodel", "savedmodel-zip", "tflite", "tflite-quant", "onnx", "web", "web-zip",
+                          "labels", "card"}
     export_dir = RunFolder(exported["run"]).export_dir
     assert export_dir == exported["run"] / "export"
     for key, name in [("keras", "model.keras"), ("tflite", "model.tflite"), ("tflite-quant", "model_quant.tflite"),
@@ -104,8 +105,8 @@ def test_model_card_describes_the_model(exported):
 def test_export_refuses_bad_requests(exported, tmp_path, monkeypatch):
     from tlcore.export import export_model, export_run
 
-    with pytest.raises(TLCoreError, match="Unknown export format 'onnx'"):
-        export_model(exported["model"], tmp_path, CLASSES, formats=["onnx"])
+    with pytest.raises(TLCoreError, match="Unknown export format 'pdf'"):
+        export_model(exported["model"], tmp_path, CLASSES, formats=["pdf"])
     with pytest.raises(TLCoreError, match="3 outputs but 2 class names"):
         export_model(exported["model"], tmp_path, CLASSES[:2], formats=["keras"])
     with pytest.raises(TLCoreError, match="no model.keras"):

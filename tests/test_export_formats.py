@@ -14,9 +14,10 @@ from tlcore.runs import RunFolder
 
 
 def test_formats_are_listed_once_in_their_order():
-    assert FORMATS == ("keras", "savedmodel", "tflite", "tflite-quant") == tuple(EXPORT_FORMATS)
+    assert FORMATS == ("keras", "savedmodel", "tflite", "tflite-quant", "onnx", "web") == tuple(EXPORT_FORMATS)
     assert FORMAT_CHOICES == (*FORMATS, "all")
-    assert set(DOWNLOADS) == {"savedmodel-zip", "labels", "config", "card", "info", "features", "features-info"}
+    assert set(DOWNLOADS) == {"savedmodel-zip", "web-zip", "labels", "config", "card", "info", "features",
+                              "features-info"}
     for key, entry in FILES.items():
         assert entry.name == key and FILE_NAMES[key] == entry.file_name
         assert entry.label and entry.help and entry.detail and "/" in entry.mime
@@ -36,9 +37,10 @@ def test_files_a_run_also_holds_keep_the_run_folders_names():
 def test_format_names_are_checked():
     assert normalize_formats(None) == FORMATS == normalize_formats("all")
     assert normalize_formats(["TFLite_Quantized", "keras", "saved-model"]) == ("keras", "savedmodel", "tflite-quant")
-    with pytest.raises(TLCoreError, match="Unknown export format 'onnx'") as info:
-        normalize_formats(["onnx"])
-    assert "keras, savedmodel, tflite, tflite-quant" in str(info.value)
+    assert normalize_formats(["web", "ONNX"]) == ("onnx", "web")
+    with pytest.raises(TLCoreError, match="Unknown export format 'pdf'") as info:
+        normalize_formats(["pdf"])
+    assert "keras, savedmodel, tflite, tflite-quant, onnx, web" in str(info.value)
     with pytest.raises(TLCoreError, match="No export format was chosen"):
         normalize_formats([])
 

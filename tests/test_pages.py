@@ -27,7 +27,7 @@ from tlcore.runs import RunFolder
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 PAGES = ["pages/1_data.py", "pages/2_model.py", "pages/3_train.py", "pages/4_evaluate.py", "pages/5_predict.py",
-         "pages/6_runs.py"]
+         "pages/6_runs.py", "pages/7_classroom.py"]
 TIMEOUT = 180  # the first page that builds a Keras model pays for importing TensorFlow
 SESSION = "testsession01"
 CLASSES = ["circle", "square", "triangle"]

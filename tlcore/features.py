@@ -53,6 +53,9 @@ def samples_key(content_hashes: Sequence[str], view: int = 0, seed: int = 0) -> 
     return h.hexdigest()[:24]
 
 
+_INDEX = ".hashes.json"  # beside each original-pictures split file: its rows' content hashes
+
+
 class FeatureCache:
     """``<cache_dir>/features/<model key>/<samples key>.npy``."""
 
@@ -60,6 +63,7 @@ class FeatureCache:
         self.dir = Path(cache_dir) / "features" / key
         self.hits = 0
         self.misses = 0
+        self.reused = 0  # pictures whose features came from another split's file (see known_rows)
 
     def path(self, key: str) -> Path:
         return self.dir / f"{key}.npy"
@@ -76,11 +80,42 @@ class FeatureCache:
         self.misses += 1
         return None
 
-    def save(self, key: str, features: np.ndarray) -> None:
+    def save(self, key: str, features: np.ndarray, content_hashes: Sequence[str] | None = None) -> None:
+        """Save one split's features; with ``content_hashes`` (original pictures only) each row
+        can later be found by its picture's content, see :meth:`known_rows`."""
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.dir / f".{key}.tmp.npy"
         np.save(tmp, features, allow_pickle=False)
         tmp.replace(self.path(key))
+        if content_hashes is not None and len(content_hashes) == len(features):
+            index = self.dir / f"{key}{_INDEX}"
+            tmp_index = self.dir / f".{key}.tmp.json"
+            tmp_index.write_text(json.dumps(list(content_hashes)))
+            tmp_index.replace(index)
+
+    def known_rows(self, content_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Cached feature vectors of any of these pictures, from the splits saved before.
+
+        Adding pictures to a dataset (or a new random split) changes every split's key; the
+        pictures seen before are still found here, so only the new ones go through the network.
+        """
+        wanted, found = set(content_hashes), {}
+        for index in sorted(self.dir.glob(f"*{_INDEX}")) if self.dir.is_dir() else []:
+            if len(found) == len(wanted):
+                break
+            try:
+                hashes = json.loads(index.read_text())
+                rows = [(i, h) for i, h in enumerate(hashes) if h in wanted and h not in found]
+                if not rows:
+                    continue
+                arr = np.load(self.path(index.name[: -len(_INDEX)]), mmap_mode="r", allow_pickle=False)
+                if len(arr) != len(hashes):
+                    continue
+                found.update((h, np.array(arr[i], dtype="float32")) for i, h in rows)
+            except (OSError, ValueError):
+                continue  # a torn or foreign file: those pictures are computed again
+        self.reused += len(found)
+        return found
 
 
 def extract(extractor, samples, image_size: int, batch_size: int, *, augmenter=None,
@@ -123,17 +158,38 @@ def _prefetch(batches, depth: int = 2):
 def cached_features(extractor, cache: FeatureCache, samples, content_hashes: Sequence[str], image_size: int,
                     batch_size: int, *, view: int = 0, augmenter=None, seed: int = 0,
                     on_batch=None, should_stop=None) -> np.ndarray:
-    """Features for ``samples`` (view 0 = the original images; view k>0 = k-th augmented copy)."""
+    """Features for ``samples`` (view 0 = the original images; view k>0 = k-th augmented copy).
+
+    For the original pictures, those cached in any earlier split of this extractor are reused
+    and only the others are computed; ``on_batch(done, total)`` then counts the pictures
+    computed (an augmented copy counts batches of the whole split).
+    """
     key = samples_key(content_hashes, view=view, seed=seed)
     feats = cache.load(key)
-    if feats is None or len(feats) != len(samples):
+    if feats is not None and len(feats) == len(samples):
+        return feats
+    if view:  # an augmented copy depends on the seed and the whole split: computed again
         if augmenter is not None:
             import keras
 
             keras.utils.set_random_seed(seed * 1000 + view)
-        feats = extract(extractor, samples, image_size, batch_size, augmenter=augmenter if view else None,
+        feats = extract(extractor, samples, image_size, batch_size, augmenter=augmenter,
                         on_batch=on_batch, should_stop=should_stop)
         cache.save(key, feats)
+        return feats
+    known = cache.known_rows(content_hashes)
+    missing = [i for i, h in enumerate(content_hashes) if h not in known]
+
+    def images_done(done: int, total: int) -> None:  # in pictures computed, not batches
+        if on_batch is not None:
+            on_batch(min(done * batch_size, len(missing)), len(missing))
+
+    new = extract(extractor, [samples[i] for i in missing], image_size, batch_size,
+                  on_batch=images_done, should_stop=should_stop) if missing else None
+    computed = dict(zip((content_hashes[i] for i in missing), new)) if missing else {}
+    feats = np.stack([known[h] if h in known else computed[h] for h in content_hashes]).astype("float32") \
+        if len(content_hashes) else np.zeros((0,), "float32")
+    cache.save(key, feats, content_hashes)
     return feats
 
 
@@ -147,9 +203,10 @@ def split_features(extractor, cache: FeatureCache, samples, content_hashes: Sequ
 
     def on_batch(done, total):
         if emit is not None:
+            # original pictures: done/total count the pictures computed (cached ones are skipped)
+            images = (done, total) if not view else (min(done * batch_size, total_images), total_images)
             emit(ev.batch_event(ev.STAGE_FEATURES, done, total, split=split, view=view,
-                                images_done=min(done * batch_size, total_images), images_total=total_images,
-                                message=label))
+                                images_done=images[0], images_total=images[1], message=label))
 
     return cached_features(extractor, cache, samples, content_hashes, image_size, batch_size, view=view,
                            augmenter=augmenter, seed=seed, on_batch=on_batch, should_stop=should_stop)

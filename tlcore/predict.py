@@ -243,7 +243,7 @@ def _predictor_for_keras(model, source: Path, classes: list[str] | None, size: i
         model = trusted_model(classifier, trust, prototypes)
     elif classifier is not None:
         trust = None  # a plain model answers by its probabilities alone (no limits to say why)
-    return Predictor(classes, model_image_size(model) or size, "keras", source, keras_runner(model),
+    return Predictor(classes, model_image_size(model) or size, "keras", source, keras_runner(model, compiled=True),
                      labels_found, model, trust, classifier)
 
 

@@ -9,6 +9,7 @@ public API. The modules:
 - :mod:`ui.state` — session id, saved choices, the current settings, widget defaults;
 - :mod:`ui.calls` — calling tlcore with errors shown as plain messages;
 - :mod:`ui.datasets` — the chosen dataset (cached), uploads, thumbnails;
+- :mod:`ui.capture` — making a dataset with the camera (shots, recording, files);
 - :mod:`ui.runs` — a session's runs: status words, run pickers;
 - :mod:`ui.checks`, :mod:`ui.check_views` — the data check: start, progress, what it found;
 - :mod:`ui.edits` — the user's changes to the dataset (relabel, exclude, keep);
@@ -16,6 +17,8 @@ public API. The modules:
 - :mod:`ui.charts` — plotly figures;
 - :mod:`ui.answer_views` — the Predict page's answers, or "I don't know" and why;
 - :mod:`ui.explain` — where the model looks (Grad-CAM overlays, cached);
+- :mod:`ui.camera` — the webcam (streamlit-webrtc): "hold to record" bursts and live streams;
+- :mod:`ui.live` — live prediction from the camera on the Predict page;
 - :mod:`ui.trust_views`, :mod:`ui.trust_charts` — how far to trust a model: intervals, calibration,
   the threshold, "I don't know";
 - :mod:`ui.backbones` — the table comparing every backbone, with speeds measured here;
@@ -28,9 +31,11 @@ from tlcore import epoch_rows, fine_tune_words, format_seconds, progress_of, saf
 
 from .backbones import backbone_comparison
 from .calls import attempt, call, error_message, finding_text, plain
+from .capture import capture_panel, current_capture
 from .checks import check_panel, score_warnings
 from .edits import current_edits
 from .explain import heatmap_overlay, run_model
+from .live import live_section
 from .subjects import subject_setting
 from .answer_views import answer_view, confidence_words, threshold_words
 from .trust_views import (TRUST_COLUMNS, calibration_section, figure_with_interval, interval_words, old_run_note,
@@ -49,7 +54,7 @@ from .state import (SESSION_PARAM, clamp_state, current_config, load_state, new_
 
 __all__ = [
     "APP_TITLE", "PAGES", "PAGE_BY_URL", "PageInfo", "SESSION_PARAM", "SPLIT_NAMES", "STATUS_COLOR", "STATUS_ICON", "STATUS_WORDS",
-    "attempt", "backbone_comparison", "heatmap_overlay", "run_model", "check_panel", "score_warnings", "current_edits", "subject_setting", "backbone_name", "call", "clamp_state", "class_names", "configure_page",
+    "attempt", "backbone_comparison", "capture_panel", "current_capture", "heatmap_overlay", "run_model", "check_panel", "score_warnings", "current_edits", "subject_setting", "backbone_name", "call", "clamp_state", "class_names", "configure_page",
     "confusion_figure", "counts_figure", "current_config", "current_dataset", "curves_figure", "dataset_display_name",
     "dataset_source", "device_description", "earlier_uploads", "epoch_rows", "error_message", "file_stamp",
     "features_source", "fine_tune_words", "finding_text", "finished_run_ids", "first_image", "flash", "format_params", "format_seconds", "frame",
@@ -60,4 +65,5 @@ __all__ = [
     "widget_default", "workspace",
     "TRUST_COLUMNS", "answer_view", "calibration_section", "confidence_words", "figure_with_interval", "interval_words", "old_run_note",
     "operating_point_section", "recall_interval", "threshold_words", "trust_row", "unknown_section",
+    "live_section",
 ]

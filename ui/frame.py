@@ -14,7 +14,7 @@ import streamlit as st
 from tlcore import Workspace, device_info, mark_interrupted
 
 from .datasets import dataset_display_name
-from .nav import APP_TITLE, PAGE_BY_URL, PAGES
+from .nav import APP_TITLE, PAGE_BY_URL, STEPS
 from .state import SESSION_PARAM, load_state, new_session_id, session_id, valid_session_id
 
 log = logging.getLogger("transfer_studio")
@@ -151,7 +151,7 @@ def page_header(url_path: str, subtitle: str) -> None:
     """The title block every page starts with: step number, title, one plain sentence."""
     _ensure_frame()
     page = PAGE_BY_URL[url_path]
-    st.caption(f"{page.step} of {len(PAGES)}")
+    st.caption(f"{page.step} of {len(STEPS)}" if page in STEPS else page.step)
     st.title(f"{page.title}")
     st.markdown(subtitle)
 

@@ -23,5 +23,8 @@ PAGES: list[PageInfo] = [
     PageInfo("pages/4_evaluate.py", "Evaluate", ":material/insights:", "evaluate", "Step 4"),
     PageInfo("pages/5_predict.py", "Predict", ":material/image_search:", "predict", "Step 5"),
     PageInfo("pages/6_runs.py", "Runs & export", ":material/inventory_2:", "runs", "Step 6"),
+    # The classroom's short path over the same steps, with the expert settings hidden.
+    PageInfo("pages/7_classroom.py", "Classroom: 3 steps", ":material/school:", "classroom", "Quick start"),
 ]
+STEPS: list[PageInfo] = [p for p in PAGES if p.step.startswith("Step")]  # the expert journey, numbered
 PAGE_BY_URL = {p.url_path: p for p in PAGES}

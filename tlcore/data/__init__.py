@@ -15,7 +15,8 @@ One module per step: ``source`` (folder or zip, the extraction cache, the datase
 each file), ``edits`` (the user's changes, kept in the workspace), ``subjects`` (each image's
 subject, from its file name or a CSV file), ``split`` (classes and splits), ``report`` (the
 report and its findings), ``dataset`` (:func:`load_dataset` running them in order) and
-``batches`` (decoding for Keras).
+``batches`` (decoding for Keras); ``capture`` makes a class-folders dataset from camera shots
+and files in the browser.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ class Dataset:
     layout: str
     has_test: bool = False
     hashes: dict[str, str] = field(default_factory=dict, repr=False)  # sample path -> sha256
+    subjects: dict[str, str] = field(default_factory=dict, repr=False)  # sample path -> subject (when found)
 
     @property
     def num_classes(self) -> int:
@@ -52,6 +53,14 @@ class Dataset:
         if name not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {name!r}")
         return [s for s in self.samples if s.split == name]
+
+    def shared_subjects(self, split: str = "val") -> int:
+        """How many of ``split``'s images share their subject (a patient, a camera recording) with a
+        training image: scores on them look better than they are (0 when no subjects are known)."""
+        if not self.subjects:
+            return 0
+        in_train = {self.subjects.get(s.path) for s in self.split("train")} - {None}
+        return sum(1 for s in self.split(split) if self.subjects.get(s.path) in in_train)
 
     def paths(self, split: str) -> list[str]:
         return [s.path for s in self.split(split)]
@@ -144,7 +153,8 @@ def _load(
             usable[split].setdefault(class_name, []).append(path)  # a relabel may name a class this split lacks
 
     classes = check_classes(root, usable, skipped)
-    split_lists, validation, summary = _split(usable, classes, val_fraction, seed, group_by, base, warnings)
+    split_lists, validation, summary, subject_of = _split(usable, classes, val_fraction, seed, group_by, base,
+                                                          warnings)
     labels = {name: i for i, name in enumerate(classes)}
     samples = [
         Sample(path=path, label=labels[class_name], split=split)
@@ -164,14 +174,16 @@ def _load(
         layout=layout,
         has_test=any(s.split == "test" for s in samples),
         hashes=sample_hashes,
+        subjects={s.path: subject_of[s.path] for s in samples if s.path in subject_of},
     )
 
 
 def _split(
     usable: dict[str, dict[str, list[str]]], classes: list[str], val_fraction: float, seed: int, group_by: str,
     base: Path, warnings: list[Finding],
-) -> tuple[dict[str, list[tuple[str, str]]], str, dict[str, Any]]:
-    """The splits (by subject when subjects are found), their description and the report's ``subjects``."""
+) -> tuple[dict[str, list[tuple[str, str]]], str, dict[str, Any], dict[str, str]]:
+    """The splits (by subject when subjects are found), their description, the report's ``subjects``
+    and each file's subject."""
     files = [(split, name, p) for split, per_class in usable.items() for name, paths in per_class.items() for p in paths]
     subjects = find_subjects(group_by, files, base)
     split_lists, validation = assign_splits(usable, classes, val_fraction, seed, warnings, subjects.of or None)
@@ -182,4 +194,4 @@ def _split(
     summary, findings = subjects_summary(
         subjects, split_lists, {"train": plain[0], "val": plain[1]} if plain else None, by_subject)
     warnings += findings
-    return split_lists, validation, summary
+    return split_lists, validation, summary, dict(subjects.of or {})

@@ -26,6 +26,8 @@ AUTO_PATTERNS: tuple[str, ...] = (
     r"^(?P<subject>[A-Za-z]+\d+)_",  # person123_bacteria_4 -> person123
     r"^(?P<subject>.*?\d+)(?:[-_ ]\d+)+$",  # IM-0115-0001 -> IM-0115, NORMAL2-IM-0535-0001-0002 -> NORMAL2-IM-0535
 )
+# A burst recorded with the camera (tlcore.data.capture): its pictures are one subject.
+RECORDING = re.compile(r"^rec-(?P<subject>[0-9a-f]{8})-[0-9a-f]{12}\.jpg$")
 # "auto" is used only when it is obvious: most names match, some subject has several images,
 # and no subject is a large share of a class (that would be a naming scheme, not subjects).
 AUTO_MIN_MATCHED = 0.8
@@ -86,7 +88,25 @@ def find_subjects(group_by: str, files: list[File], base: Path) -> Subjects:
     return _from_regex(value, files)
 
 
+def _recordings(value: str, files: list[File]) -> Subjects | None:
+    """Camera recordings (names only Transfer Studio writes: ``rec-<recording>-<digest>.jpg``) are
+    subjects by construction, however many pictures one holds; other files are their own."""
+    of = {}
+    for _, _, path in files:
+        match = RECORDING.match(Path(path).name)
+        if match:
+            of[path] = "rec-" + match.group("subject")
+    if not of:
+        return None
+    unmatched = [path for _, _, path in files if path not in of]
+    of.update({path: _own_subject(path) for path in unmatched})
+    return Subjects(group_by=value, method="auto", of=of, patterns=[RECORDING.pattern], unmatched=len(unmatched))
+
+
 def _auto(value: str, files: list[File]) -> Subjects:
+    recordings = _recordings(value, files)
+    if recordings is not None:
+        return recordings
     compiled = [re.compile(p) for p in AUTO_PATTERNS]
     of, used = {}, set()
     for _, _, path in files:

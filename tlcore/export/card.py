@@ -107,7 +107,7 @@ def _outputs_lines(classes: list[str], trust: Trust | None) -> list[str]:
 
 
 def _input_output_section(classes: list[str], image_size: int | None, tflite_note: str,
-                          trust: Trust | None = None) -> list[str]:
+                          trust: Trust | None = None, onnx_note: str = "") -> list[str]:
     out = ["", "## Input and output", "",
            "- Input: a batch of RGB images as `uint8` (0-255), shape `(batch, height, width, 3)`; "
            "any height and width.",
@@ -120,6 +120,8 @@ def _input_output_section(classes: list[str], image_size: int | None, tflite_not
            ]
     if tflite_note:
         out.append(f"- TensorFlow Lite: {tflite_note}")
+    if onnx_note:
+        out.append(f"- ONNX: {onnx_note}")
     return out
 
 
@@ -324,6 +326,7 @@ def build_model_card(
     layer: str | None = None,
     num_params: int | None = None,
     tflite_input: str | None = None,
+    onnx_input: str | None = None,
     files: dict[str, Path] | None = None,
     name: str | None = None,
     int8_accuracy: dict | None = None,
@@ -335,6 +338,7 @@ def build_model_card(
     report without server folders (as :func:`export_model` does). ``int8_accuracy`` is what
     :func:`measure_int8_accuracy` measured (or why it could not). ``trust`` is the run's
     :meth:`Trust.to_dict` when the exported model carries its threshold and "I don't know".
+    ``tflite_input`` and ``onnx_input`` say what input size those files take.
     """
     config = dict(config or {})
     files = dict(files or {})
@@ -345,7 +349,7 @@ def build_model_card(
     settings = Trust.from_dict(trust) if trust else None
     out = _title_section(classes, backbone, name)
     out += _model_section(config, classes, backbone, layer, evaluation, num_params)
-    out += _input_output_section(classes, image_size, tflite_note, settings)
+    out += _input_output_section(classes, image_size, tflite_note, settings, onnx_input or "")
     out += _classes_section(classes)
     if data_report:
         out += _data_section(data_report, classes)
@@ -356,7 +360,7 @@ def build_model_card(
         out += _settings_section(config)
     if files:
         out += _files_section(files)
-    out += usage_section(tflite_note, files, settings)
+    out += usage_section(tflite_note, files, settings, onnx_note=onnx_input or "")
     out += _limitations_section(settings)
     return "\n".join(out)
 

@@ -12,6 +12,9 @@ _KERAS = EXPORT_FORMATS["keras"].file_name
 _SAVED_MODEL = EXPORT_FORMATS["savedmodel"].file_name
 _SAVED_MODEL_ZIP = DOWNLOADS["savedmodel-zip"].file_name
 _TFLITE = EXPORT_FORMATS["tflite"].file_name
+_ONNX = EXPORT_FORMATS["onnx"].file_name
+_WEB = EXPORT_FORMATS["web"].file_name
+_WEB_ZIP = DOWNLOADS["web-zip"].file_name
 
 
 _IMPORTS = "import json\n\nimport numpy as np\nfrom PIL import Image\n"
@@ -20,9 +23,37 @@ _LOAD = (f'classes = json.load(open("{_LABELS}"))\n'
          "batch = image[np.newaxis]  # shape (1, height, width, 3), dtype uint8\n")
 
 
-def usage_section(tflite_note: str, files: dict[str, Path], trust: Trust | None = None) -> list[str]:
+def _onnx_lines(onnx_note: str, read: list[str]) -> list[str]:
+    """ONNX Runtime in Python, outputs found by name; ``read`` turns ``out`` into the answer."""
+    return [f"### ONNX (`{_ONNX}`)", "", *([onnx_note, ""] if onnx_note else []),
+            "```python", _IMPORTS + "import onnxruntime as ort\n", _LOAD,
+            f'session = ort.InferenceSession("{_ONNX}")',
+            "names = [o.name for o in session.get_outputs()]",
+            'out = dict(zip(names, session.run(names, {"image": batch})))  # by output name',
+            *read, "```", ""]
+
+
+def _web_lines(files: dict[str, Path], trust: Trust | None) -> list[str]:
+    """How to open the web page bundle."""
+    if "web" not in files:
+        return []
+    unknown = trust is not None and trust.strictness != "off"
+    return [f"### Web page (`{_WEB}/`, also as `{_WEB_ZIP}`)", "",
+            f"Unzip `{_WEB_ZIP}` and open `{_WEB}/index.html` in Chrome, Edge, Firefox or Safari (double-click "
+            "it). The model runs in the browser with ONNX Runtime Web: no internet and no server are needed, so "
+            "the folder works from a USB stick, and it works on any static web host too. Choose a picture or "
+            "press *Start camera*; the page shows the top classes with bars"
+            + (", \"I don't know\" where the model says so" if unknown else "")
+            + (" and decides with the run's threshold" if trust is not None and trust.two_classes else "")
+            + ", as the app does. If the browser refuses the camera on a page opened from disk, run "
+            "`python -m http.server 8000` in the folder and open http://localhost:8000/.", ""]
+
+
+def usage_section(tflite_note: str, files: dict[str, Path], trust: Trust | None = None, *,
+                  onnx_note: str = "") -> list[str]:
+    """The card's "How to use it": a short program per exported format, then the web page."""
     if trust is not None:
-        return _trusted_usage_section(tflite_note, files, trust)
+        return _trusted_usage_section(tflite_note, files, trust, onnx_note)
     out = ["## How to use it", "",
            "Every format takes `uint8` RGB pixels (0-255) and returns probabilities in the order of "
            f"`{_LABELS}`. Do **not** rescale or normalise the pixels yourself.", ""]
@@ -55,6 +86,10 @@ def usage_section(tflite_note: str, files: dict[str, Path], trust: Trust | None 
                 "interpreter.invoke()",
                 'probs = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0]',
                 "print(classes[int(probs.argmax())], float(probs.max()))", "```", ""]
+    if "onnx" in files:
+        out += _onnx_lines(onnx_note, ['probs = out["probabilities"][0]',
+                                       "print(classes[int(probs.argmax())], float(probs.max()))"])
+    out += _web_lines(files, None)
     out += ["### With tlcore", "", "```python", "from tlcore.predict import load_predictor", "",
             f'predictor = load_predictor("{_KERAS}")  # or the run folder, {_SAVED_MODEL}/, {_TFLITE}',
             'print(predictor.predict(["photo.jpg"], top_k=3))', "```", "",
@@ -75,7 +110,7 @@ def _read_outputs(trust: Trust) -> list[str]:
     return lines
 
 
-def _trusted_usage_section(tflite_note: str, files: dict[str, Path], trust: Trust) -> list[str]:
+def _trusted_usage_section(tflite_note: str, files: dict[str, Path], trust: Trust, onnx_note: str = "") -> list[str]:
     """How to read the trusted model's named outputs in each format."""
     out = ["## How to use it", "",
            "Every format takes `uint8` RGB pixels (0-255) and returns the same named outputs: "
@@ -111,6 +146,9 @@ def _trusted_usage_section(tflite_note: str, files: dict[str, Path], trust: Trus
                 "runner = interpreter.get_signature_runner()  # serving_default",
                 "out = runner(image=batch)  # resizes the input to the batch; a dict by output name",
                 *_read_outputs(trust), "```", ""]
+    if "onnx" in files:
+        out += _onnx_lines(onnx_note, _read_outputs(trust))
+    out += _web_lines(files, trust)
     out += ["### With tlcore", "", "```python", "from tlcore.predict import load_predictor", "",
             f'predictor = load_predictor("{_KERAS}")  # or the run folder, {_SAVED_MODEL}/, {_TFLITE}',
             'answer = predictor.answer(["photo.jpg"])[0]',

@@ -54,6 +54,14 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
     ExportFormat("tflite-quant", "model_quant.tflite", "TensorFlow Lite, 8-bit",
                  "About 4× smaller. Its accuracy is measured on the validation images when it is made.",
                  _BINARY, "TensorFlow Lite with 8-bit weights (dynamic-range quantized, about 4x smaller)"),
+    ExportFormat("onnx", "model.onnx", "ONNX model (.onnx)",
+                 "For ONNX Runtime (Python, C++, C#, Java, JavaScript) and other ONNX tools. Checked against "
+                 "the Keras model when it is made.", _BINARY,
+                 "ONNX model (ONNX Runtime and other ONNX tools), checked against the Keras model"),
+    ExportFormat("web", "web", "Web page (folder)",
+                 "A page that runs the model in the browser, offline: open index.html.", "text/html",
+                 "web page folder: open index.html in a browser to classify pictures or the camera, offline "
+                 "(ONNX Runtime Web inside); also zipped as web.zip"),
 )}
 FORMATS: tuple[str, ...] = tuple(EXPORT_FORMATS)
 FORMAT_CHOICES: tuple[str, ...] = (*FORMATS, "all")  # what the CLI's --format accepts
@@ -64,6 +72,10 @@ DOWNLOADS: dict[str, ExportFormat] = {f.name: f for f in (
     ExportFormat("savedmodel-zip", "saved_model.zip", "TensorFlow SavedModel (.zip)",
                  "For TensorFlow Serving and tf.saved_model.load.", "application/zip",
                  "the SavedModel as one zip file for downloading"),
+    ExportFormat("web-zip", "web.zip", "Web page (.zip)",
+                 "Unzip it and open index.html in Chrome, Edge, Firefox or Safari: the model runs in the browser, "
+                 "offline (a USB stick will do), on pictures or the camera.", "application/zip",
+                 "the web page folder as one zip file for downloading"),
     ExportFormat("labels", LABELS, "Class names (labels.json)", "The class of each model output, in order.",
                  _JSON, "class names in output order"),
     ExportFormat("config", CONFIG, "Settings (config.json)",

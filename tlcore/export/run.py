@@ -1,9 +1,10 @@
 """Exporting a classifier, or a finished run, in the chosen formats: the export stage in order.
 
-:func:`export_model` writes the model files (:mod:`.savedmodel`, :mod:`.tflite_convert`),
-measures the 8-bit model (:mod:`.accuracy`), then the labels, ``model_info.json``, the
+:func:`export_model` writes the model files (:mod:`.savedmodel`, :mod:`.tflite_convert`,
+:mod:`.onnx_export`), measures the 8-bit model (:mod:`.accuracy`), then the labels, ``model_info.json``, the
 shareable settings (:mod:`.share`) and the model card (:mod:`.card`), each file under its
-name in :mod:`.formats`. :func:`export_run` gathers those facts from a run folder
+name in :mod:`.formats`, and last the web page that runs the ONNX model in a browser
+(:mod:`.web_bundle`). :func:`export_run` gathers those facts from a run folder
 (:class:`tlcore.runs.RunFolder`) and exports into its ``export/`` folder.
 
 A run with trust settings is exported as its trusted model (:func:`tlcore.trust.graph.trusted_model`):
@@ -28,12 +29,16 @@ from ..trust.run import load_trust
 from .accuracy import int8_accuracy, validation_images
 from .card import build_model_card
 from .formats import FILE_NAMES, FORMATS, normalize_formats
+from .onnx_export import export_onnx
 from .savedmodel import export_saved_model, replace_dir, require_tensorflow_backend, save_keras, zip_dir
 from .share import CONFIG_PATHS, REPORT_PATHS, redact, session_secrets, shareable_config, shareable_report, shared_json
 from .tflite_convert import export_tflite
+from .web_bundle import write_web_bundle
+from .web_runtime import require_runtime
 
 _NEEDS_SAVED_MODEL = ("savedmodel", "tflite", "tflite-quant")
 _TFLITE_FORMATS = ("tflite", "tflite-quant")
+_NEEDS_ONNX = ("onnx", "web")  # the web page runs the ONNX model
 
 
 def _outputs_info(model) -> dict | None:
@@ -47,7 +52,7 @@ def _outputs_info(model) -> dict | None:
 
 
 def _model_info(model, classes: list[str], config: dict, image_size: int | None, tflite_input: str | None,
-                accuracy: dict | None, trust=None) -> dict:
+                accuracy: dict | None, trust=None, onnx: dict | None = None) -> dict:
     """``model_info.json``: what a tool needs to feed the model, and where it came from."""
     outputs = _outputs_info(model)
     info = {
@@ -59,6 +64,7 @@ def _model_info(model, classes: list[str], config: dict, image_size: int | None,
                    else "softmax probabilities in the order of classes"),
         "tflite_input": "dynamic" if tflite_input and tflite_input.startswith("any") else
                         ("fixed" if tflite_input else None),
+        "onnx_input": onnx["input"] if onnx else None,
         "backbone": config.get("backbone_file") or config.get("backbone"),
         "layer": model_bottleneck_layer(model) or config.get("layer"),
         "mode": config.get("mode"),
@@ -94,7 +100,8 @@ def export_model(
             ``model.keras`` loaded back), or the path of a ``.keras`` file (copied as is).
         out_dir: Folder to write into (created if missing; existing exports are replaced).
         classes: Class names in output order (written to ``labels.json``).
-        formats: Any of ``"keras"``, ``"savedmodel"``, ``"tflite"``, ``"tflite-quant"``, or ``"all"``.
+        formats: Any of ``"keras"``, ``"savedmodel"``, ``"tflite"``, ``"tflite-quant"``, ``"onnx"``,
+            ``"web"`` (the web page folder, with its zip), or ``"all"``.
         card: Facts for the model card: ``config`` (dict), ``evaluation`` (dict),
             ``data_report`` (dict), ``name`` (str), and ``validation``: ``{"paths", "labels",
             "split"}`` of labelled images to measure the 8-bit TFLite model on (or
@@ -107,12 +114,14 @@ def export_model(
 
     Returns:
         Paths of what was written, keyed by ``"keras"``, ``"savedmodel"``,
-        ``"savedmodel-zip"``, ``"tflite"``, ``"tflite-quant"``, ``"labels"``, ``"info"``,
+        ``"savedmodel-zip"``, ``"tflite"``, ``"tflite-quant"``, ``"onnx"``, ``"web"``, ``"web-zip"``,
+        ``"labels"``, ``"info"``,
         ``"config"`` (when settings were given) and ``"card"``.
 
     Raises:
         TLCoreError: Unknown format, classes that do not match the model, trust settings
-            without prototypes, or a format that needs TensorFlow on another Keras backend.
+            without prototypes, a format that needs TensorFlow on another Keras backend, an ONNX
+            conversion that does not answer like Keras, or (``"web"``) no web page runtime.
     """
     formats = normalize_formats(formats)
     out_dir = Path(out_dir).expanduser()
@@ -139,6 +148,8 @@ def export_model(
     for fmt in formats:
         if fmt != "keras":
             require_tensorflow_backend(fmt)
+    if "web" in formats:
+        require_runtime()  # at the door: downloads it once, or says how, before any slow conversion
 
     def target(key: str) -> Path:
         return out_dir / FILE_NAMES[key]
@@ -165,7 +176,14 @@ def export_model(
             write_bytes_atomic(target(fmt), content)
             paths[fmt] = target(fmt)
 
-        info = _model_info(model, classes, config, image_size, tflite_input, accuracy, trust)
+        onnx_content, onnx = None, None
+        if any(f in formats for f in _NEEDS_ONNX):
+            onnx_content, onnx = export_onnx(model, image_size)
+            if "onnx" in formats:
+                write_bytes_atomic(target("onnx"), onnx_content)
+                paths["onnx"] = target("onnx")
+
+        info = _model_info(model, classes, config, image_size, tflite_input, accuracy, trust, onnx)
         if "savedmodel" in formats:
             # labels and sizes travel inside the folder (and the zip) too, so a download is self-contained
             (saved_dir / FILE_NAMES["labels"]).write_bytes(labels_bytes)
@@ -174,6 +192,10 @@ def export_model(
             paths["savedmodel"] = target("savedmodel")
             paths["savedmodel-zip"] = zip_dir(target("savedmodel"), target("savedmodel-zip"))
 
+    if "web" in formats:
+        paths["web"], paths["web-zip"] = write_web_bundle(
+            onnx_content, target("web"), target("web-zip"), classes=classes, name=card.get("name"),
+            image_size=image_size, onnx_input=onnx["input"], trust=trust, secrets=secrets)
     write_bytes_atomic(target("labels"), labels_bytes)
     paths["labels"] = target("labels")
     write_bytes_atomic(target("info"), shared_json(info, secrets))
@@ -190,6 +212,7 @@ def export_model(
         layer=info["layer"],
         num_params=int(model.count_params()) if hasattr(model, "count_params") else None,
         tflite_input=tflite_input,
+        onnx_input=onnx["note"] if onnx else None,
         files=paths,
         name=card.get("name"),
         int8_accuracy=accuracy,

@@ -38,6 +38,7 @@ class TrainResult:
     model: Any = None
     feature_cache_hits: int = 0
     feature_cache_misses: int = 0
+    feature_cache_reused: int = 0  # pictures whose cached features came from an earlier split (added pictures)
 
 
 def train(
@@ -120,7 +121,8 @@ def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, d
     emit(ev.status_event(status, accuracy=evaluation.get("accuracy"),
                          test_accuracy=evaluation.get("test", {}).get("accuracy"), seconds=seconds))
     return TrainResult(status, run.classes, evaluation, emit.history, seconds, folder.path if folder else None,
-                       run.parts.model, sum(c.hits for c in run.caches), sum(c.misses for c in run.caches))
+                       run.parts.model, sum(c.hits for c in run.caches), sum(c.misses for c in run.caches),
+                       sum(c.reused for c in run.caches))
 
 
 def _memory_error(err: Exception, batch_size: int) -> TLCoreError | None:

@@ -86,11 +86,13 @@ def learn_trust(run: TrainingRun, raw: dict) -> LearnedTrust:
     # hashes kept per split) of the whole training split would not be its own
     kept = PROTOTYPE_SPLIT if len(keep) < len(run.train_samples) else "train"
     train_features = _features(run, kept, [run.train_samples[i] for i in keep])
+    of = run.dataset.subjects  # a patient's or a recording's pictures are compared with other subjects only
+    subjects = [of.get(run.train_samples[i].path, run.train_samples[i].path) for i in keep] if of else None
     prototypes, limits = fit_unknown(train_features, run.y_train[keep], len(classes), config.unknown_strictness,
-                                     seed=config.seed)
+                                     seed=config.seed, subjects=subjects)
     trust = Trust(classes=list(classes), temperature=temperature, strictness=config.unknown_strictness,
                   similarity_limit=limits["similarity_limit"], confidence_limit=limits["confidence_limit"],
-                  num_prototypes=len(prototypes))
+                  num_prototypes=len(prototypes), prototype_subjects=limits["prototype_subjects"])
     if len(classes) == 2:
         trust.positive_class, trust.rule, trust.target = classes[1], config.threshold_rule, config.threshold_target
         trust.threshold = choose_threshold(labels["val"], calibrated["val"][:, 1], config.threshold_rule,

@@ -130,7 +130,8 @@ def unknown_preview(run_dir: str | Path, strictness: str) -> dict:
     if trust is None or predictions is None:
         raise TLCoreError("This run was trained before \"I don't know\" existed.", "train it again to get it.")
     trust.strictness = strictness
-    trust.similarity_limit, trust.confidence_limit = limits_of(prototypes, strictness, len(trust.classes))
+    trust.similarity_limit, trust.confidence_limit = limits_of(prototypes, strictness, len(trust.classes),
+                                                                  subjects=trust.prototype_subjects)
     out: dict = {"similarity_limit": trust.similarity_limit, "confidence_limit": trust.confidence_limit}
     for split in SPLITS:
         labels, probs, sims, _ = _split_arrays(predictions, split)
@@ -180,7 +181,8 @@ def set_operating_point(run_dir: str | Path, *, rule: str | None = None, target:
         trust.threshold = threshold_for(run_dir, trust.rule, trust.target, threshold)
     if strictness is not None:
         trust.strictness = strictness
-        trust.similarity_limit, trust.confidence_limit = limits_of(prototypes, strictness, len(trust.classes))
+        trust.similarity_limit, trust.confidence_limit = limits_of(prototypes, strictness, len(trust.classes),
+                                                                  subjects=trust.prototype_subjects)
     folder.write_trust(trust.to_dict())
     config = folder.config()
     if len(trust.classes) == 2:

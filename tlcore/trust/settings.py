@@ -41,6 +41,7 @@ class Trust:
     similarity_limit: float | None = None  # unknown below this similarity to every training picture
     confidence_limit: float | None = None  # unknown below this top probability
     num_prototypes: int = 0
+    prototype_subjects: list[int] | None = None  # each prototype's subject (known subjects only), for limits_of
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:

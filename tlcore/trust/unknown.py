@@ -6,7 +6,10 @@ model. Two limits, learned per run, turn such answers into *unknown*:
 - **Unlike the training pictures.** The cosine similarity of a picture's bottleneck
   features to the nearest training picture's (the prototypes). The limit is a low quantile
   of the same similarity of each training picture to the *other* training pictures, so it
-  says what an ordinary new picture of the training kind scores.
+  says what an ordinary new picture of the training kind scores. When the dataset knows its
+  subjects (a patient's X-rays, a burst recorded with the camera), the *other* pictures are
+  those of other subjects: a subject's pictures are near-copies of each other, and their
+  similarity would call any new view of the same kind unlike them.
 - **Unsure between classes.** The highest calibrated probability, below a share of the way
   from chance (1 / number of classes) to certainty.
 
@@ -68,9 +71,10 @@ def choose_prototypes(features, y, *, limit: int = MAX_PROTOTYPES, seed: int = 0
     return np.sort(keep)
 
 
-def nearest_similarity(features, prototypes, *, exclude_self: bool = False) -> np.ndarray:
+def nearest_similarity(features, prototypes, *, exclude_self: bool = False, subjects=None) -> np.ndarray:
     """Cosine similarity of each row of ``features`` to its nearest prototype (``exclude_self``:
-    ``features`` are the prototypes, and a row's own copy does not count)."""
+    ``features`` are the prototypes, and a row's own copy does not count, nor with ``subjects``,
+    one id per prototype, any prototype of its subject)."""
     x, p = normalise(features), np.asarray(prototypes, dtype=np.float32)
     out = np.empty(len(x), dtype=np.float32)
     for start in range(0, len(x), _CHUNK):
@@ -78,7 +82,11 @@ def nearest_similarity(features, prototypes, *, exclude_self: bool = False) -> n
         if exclude_self:
             rows = np.arange(len(sims))
             sims[rows, start + rows] = -np.inf
-        out[start:start + _CHUNK] = sims.max(axis=1) if p.size else -1.0
+            if subjects is not None:
+                ids = np.asarray(subjects)
+                sims[ids[start:start + _CHUNK, None] == ids[None, :]] = -np.inf
+        # a picture with no other subject to compare with is as unlike as can be (-1)
+        out[start:start + _CHUNK] = np.maximum(sims.max(axis=1), -1.0) if p.size else -1.0
     return out
 
 
@@ -92,24 +100,29 @@ def confidence_limit(strictness: str, num_classes: int) -> float | None:
 
 
 def fit_unknown(train_features, y_train, num_classes: int, strictness: str = DEFAULT_STRICTNESS, *,
-                seed: int = 0) -> tuple[np.ndarray, dict]:
+                seed: int = 0, subjects=None) -> tuple[np.ndarray, dict]:
     """Prototypes (unit rows, float32) and the limits of ``strictness``.
 
-    Returns ``(prototypes, {"similarity_limit", "confidence_limit"})``; the prototypes alone
-    give the limits of another strictness later (:func:`limits_of`).
+    ``subjects`` (one id per training picture, or None) leaves each picture's subject out of
+    its comparison. Returns ``(prototypes, {"similarity_limit", "confidence_limit",
+    "prototype_subjects"})``; the prototypes and their subjects give the limits of another
+    strictness later (:func:`limits_of`).
     """
     if strictness not in STRICTNESS:
         raise ValueError(f"strictness {strictness!r} is not one of {', '.join(STRICTNESS)}")
     keep = choose_prototypes(train_features, y_train, seed=seed)
     prototypes = normalise(np.asarray(train_features)[keep])
-    sim_limit, conf_limit = limits_of(prototypes, strictness, num_classes)
-    return prototypes, {"similarity_limit": sim_limit, "confidence_limit": conf_limit}
+    kept = None if subjects is None else [int(i) for i in np.unique(np.asarray(subjects), return_inverse=True)[1][keep]]
+    sim_limit, conf_limit = limits_of(prototypes, strictness, num_classes, subjects=kept)
+    return prototypes, {"similarity_limit": sim_limit, "confidence_limit": conf_limit, "prototype_subjects": kept}
 
 
-def limits_of(prototypes, strictness: str, num_classes: int) -> tuple[float | None, float | None]:
-    """The similarity and confidence limits of ``strictness`` for these (unit) prototypes."""
-    loo = nearest_similarity(prototypes, prototypes, exclude_self=True) if prototypes is not None and \
-        len(prototypes) > 1 else np.zeros(0, np.float32)
+def limits_of(prototypes, strictness: str, num_classes: int, *,
+              subjects=None) -> tuple[float | None, float | None]:
+    """The similarity and confidence limits of ``strictness`` for these (unit) prototypes (with
+    ``subjects``, each compared with other subjects only)."""
+    loo = nearest_similarity(prototypes, prototypes, exclude_self=True, subjects=subjects) \
+        if prototypes is not None and len(prototypes) > 1 else np.zeros(0, np.float32)
     return similarity_limit(loo, strictness), confidence_limit(strictness, num_classes)
 
 
