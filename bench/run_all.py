@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-SCRIPTS = ("feature_extraction", "fine_tune", "decode", "memory", "app_overhead", "spark", "live", "gpu")
+SCRIPTS = ("feature_extraction", "fine_tune", "decode", "memory", "app_overhead", "spark", "live", "classroom", "gpu")
 
 
 def main(argv=None) -> int:

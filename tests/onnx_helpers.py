@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from test_trust_graph import _fit_two_class_head as fit_two_class_head
 from export_helpers import CONFIG, SIZE, make_images
 from tlcore.images import load_image
 from tlcore.trust.settings import Trust
@@ -19,14 +20,8 @@ _LOGIT_GAPS = np.array([0.2, -0.3, -0.8, 2.5, -3, -2.2, -1.6, 1.4, 1.9, 2.6, 3.0
 
 
 def _fit_two_class_head(parts, arrays: np.ndarray) -> None:
-    """Least squares: the head gives each picture the logit gap (sick minus healthy) asked for."""
-    features = np.asarray(parts.extractor(arrays, training=False), dtype=np.float64)
-    targets = np.stack([-_LOGIT_GAPS / 2, _LOGIT_GAPS / 2], axis=1)
-    mean = features.mean(axis=0)
-    design = np.hstack([features - mean, np.ones((len(arrays), 1))])
-    solution, *_ = np.linalg.lstsq(design, targets, rcond=None)
-    kernel, bias = solution[:-1], solution[-1] - mean @ solution[:-1]
-    parts.head.get_layer("predictions").set_weights([kernel.astype("float32"), bias.astype("float32")])
+    """The graph test's least-squares head, with this module's logit gaps."""
+    fit_two_class_head(parts, arrays, _LOGIT_GAPS)
 
 
 def _cut_in_widest_gap(values: np.ndarray, low: float, high: float) -> float:

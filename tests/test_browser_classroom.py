@@ -33,6 +33,12 @@ def test_two_classes_from_the_camera_train_and_answer_live(tmp_path, real_keras_
                 record_class(page, url, "a", SHOTS, first=True)
                 assert "Still needed" in page.inner_text("body")
                 page.screenshot(path=str(shots / "classroom_record.png"), full_page=True)
+                not_a_picture = tmp_path / "notes.jpg"  # bad input: named like a photo, but text
+                not_a_picture.write_text("not a photo")
+                page.get_by_role("tab", name=re.compile("From files")).click()
+                wait_idle(page)
+                page.locator('[data-testid="stFileUploaderDropzoneInput"]').last.set_input_files(str(not_a_picture))
+                page.get_by_text("“notes.jpg”: This file is not a picture").wait_for()
                 page.goto(url.replace("/classroom?", "/?"))  # the same pictures, on the Data page (the default page)
                 wait_idle(page)
                 page.get_by_role("tab", name=re.compile("Make them with the camera")).click()

@@ -34,15 +34,20 @@ def confidence_words(probability: float, calibrated: bool) -> str:
     return f"Close to a guess: {often} answers this sure are wrong. Check the picture yourself."
 
 
+def unknown_headline(answer, trust, picture: str = "this picture") -> str:
+    """The "I don't know" headline: unlike every training picture, or torn between classes."""
+    unlike = (trust is not None and trust.similarity_limit is not None and answer.similarity is not None
+              and answer.similarity < trust.similarity_limit)
+    return "### I don't know — " + (f"{picture} looks unlike every training picture" if unlike
+                                    else "the model cannot decide between its classes")
+
+
 def answer_view(answer, trust, key: str) -> None:
     """One picture's answer (a tlcore ``Answer``): the class, or "I don't know" with the reason,
     what the percentage means, and the best guesses as bars."""
     guesses = [(str(c), float(p)) for c, p in answer.top]
     if answer.unknown:
-        unlike = (trust is not None and trust.similarity_limit is not None and answer.similarity is not None
-                  and answer.similarity < trust.similarity_limit)
-        st.markdown("### I don't know — " + ("this picture looks unlike every training picture" if unlike
-                                              else "the model cannot decide between its classes"))
+        st.markdown(unknown_headline(answer, trust))
         if answer.reason:
             st.markdown(f"**Why:** {plain(answer.reason)}.")
         if guesses:

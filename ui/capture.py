@@ -83,14 +83,17 @@ def _save_widget(folder: CaptureFolder, cls: str, widget: str, key: str) -> None
     value = st.session_state.get(widget)
     uploads = value if isinstance(value, list) else [value]
     seen = st.session_state.setdefault(f"{key}_seen", set())
+    fresh = [u for u in uploads if u is not None and u.file_id not in seen]
+    if not fresh:  # a widget emptied, or told again of what it holds
+        return
     problems = []
-    for upload in (u for u in uploads if u is not None and u.file_id not in seen):
+    for upload in fresh:
         seen.add(upload.file_id)
         try:
             folder.add(cls, [upload.getvalue()])
         except Exception as err:  # shown under the widget on the next run
-            problems.append(error_message(err, f"adding “{upload.name}”"))
-    st.session_state[f"{key}_problems"] = problems
+            problems.append(f"“{upload.name}”: " + error_message(err, f"adding “{upload.name}”"))
+    st.session_state[f"{key}_problems"] = (cls, problems)  # shown until this class's next shot or file
 
 
 def _take_pictures(folder: CaptureFolder, cls: str, key: str) -> None:
@@ -116,7 +119,8 @@ def _take_pictures(folder: CaptureFolder, cls: str, key: str) -> None:
         st.file_uploader(f"Add picture files to “{cls}”", accept_multiple_files=True, key=widget,
                          on_change=_save_widget, args=(folder, cls, widget, key),
                          type=["jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"])
-    for problem in st.session_state.pop(f"{key}_problems", []):
+    shown_for, problems = st.session_state.get(f"{key}_problems") or (None, [])
+    for problem in problems if shown_for == cls else []:
         st.error(problem, icon=":material/broken_image:")
 
 

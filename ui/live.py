@@ -14,7 +14,7 @@ import streamlit as st
 
 from tlcore import LivePredictor
 
-from .answer_views import threshold_words
+from .answer_views import threshold_words, unknown_headline
 from .calls import error_message, plain
 from .camera import live_stream
 from .explain import run_model
@@ -64,10 +64,7 @@ def live_answer_view(live_answer, trust, stats) -> None:
         return
     answer = live_answer.answer
     if answer.unknown:
-        unlike = (trust is not None and trust.similarity_limit is not None and answer.similarity is not None
-                  and answer.similarity < trust.similarity_limit)
-        st.markdown("### I don't know — " + ("this looks unlike every training picture" if unlike
-                                              else "the model cannot decide between its classes"))
+        st.markdown(unknown_headline(answer, trust, "this"))
         if answer.reason:
             st.caption(f"Why: {plain(answer.reason)}.")
     else:
