@@ -84,7 +84,11 @@ def _progress() -> None:
         st.error("The model's run folder is gone. Fix: press **Learn again**, or add a picture.")
         return
     if status.active:
-        progress = ui.progress_of(ui.call(status.folder.events, what="reading the progress") or [])
+        try:
+            run_config = TrainConfig.from_dict(status.config) if status.config else None
+        except Exception:  # a damaged config.json: the bar still shows, without the plan's stages
+            run_config = None
+        progress = ui.progress_of(ui.call(status.folder.events, what="reading the progress") or [], run_config)
         st.progress(progress.fraction, text=progress.text or "Getting ready…")
         return
     if status.status != "finished":

@@ -105,3 +105,22 @@ def test_classroom_trains_by_itself_once_every_class_has_enough(env, real_keras_
     assert "times" in said and "Try it" in said
     at.run()
     assert len(list(ws.runs_dir.iterdir())) == 1  # the same pictures are not trained on twice
+
+
+def test_classroom_shows_a_run_in_progress(env):
+    """The page polls a run that is still learning (a bug once: the bar was asked without the run's settings)."""
+    from test_pages import write_run
+
+    ws = _workspace(env)
+    folder = CaptureFolder.create(ws, "classroom")
+    _fill(folder, {"red": MIN_PICTURES, "green": MIN_PICTURES})
+    _choose(env, folder)
+    run = write_run(env, "20261202-100000-classroom", status="running")
+    state_path = env["session_dir"] / "app_state.json"
+    state = json.loads(state_path.read_text())
+    state["classroom_runs"] = {folder.fingerprint(): run.name}
+    state_path.write_text(json.dumps(state))
+    at = open_page("pages/7_classroom.py")
+    assert_clean(at)
+    assert at.get("progress") and "It has learned" not in texts(at)
+    assert len(list(ws.runs_dir.iterdir())) == 1  # it waits for that run; it starts none
