@@ -33,7 +33,7 @@ def current_capture() -> CaptureFolder | None:
         return None
 
 
-def _new_dataset_form(key: str, default_name: str, primary: bool) -> CaptureFolder | None:
+def _new_dataset_form(key: str, default_name: str, primary: bool) -> None:
     with st.form(f"{key}_new", clear_on_submit=True, border=False):
         cols = st.columns([3, 1], vertical_alignment="bottom")
         name = cols[0].text_input("Name a new set of pictures", placeholder=default_name, key=f"{key}_new_name")
@@ -42,7 +42,6 @@ def _new_dataset_form(key: str, default_name: str, primary: bool) -> CaptureFold
             if made is not None:
                 save_state(**{_STATE: str(made.root)})
                 st.rerun()
-    return None
 
 
 def _choose_dataset(key: str, default_name: str) -> CaptureFolder | None:
@@ -124,11 +123,13 @@ def _take_pictures(folder: CaptureFolder, cls: str, key: str) -> None:
         st.error(problem, icon=":material/broken_image:")
 
 
-def _thumbnails(folder: CaptureFolder, cls: str, key: str) -> None:
-    pictures = folder.pictures(cls)[::-1][:_SHOWN]
+def _thumbnails(folder: CaptureFolder, cls: str, key: str) -> int:
+    """The class's newest pictures, each with Delete; returns how many pictures the class has."""
+    everything = folder.pictures(cls)
+    pictures = everything[::-1][:_SHOWN]
     if not pictures:
         st.caption(f"No pictures of “{cls}” yet.")
-        return
+        return 0
     cols = st.columns(8)
     for i, path in enumerate(pictures):
         with cols[i % 8]:
@@ -139,9 +140,10 @@ def _thumbnails(folder: CaptureFolder, cls: str, key: str) -> None:
                          help="A blurred or wrong shot teaches the model the wrong thing: delete it."):
                 folder.remove(cls, path.name)
                 st.rerun()
-    more = len(folder.pictures(cls)) - len(pictures)
+    more = len(everything) - len(pictures)
     if more > 0:
         st.caption(f"…and {more} older picture(s).")
+    return len(everything)
 
 
 def capture_panel(on_use: Callable[[CaptureFolder], None] | None, *, key: str = "capture",
@@ -166,9 +168,9 @@ def capture_panel(on_use: Callable[[CaptureFolder], None] | None, *, key: str = 
     with st.container(border=True):
         st.markdown(f"**{active}** · {len(folder.pictures(active))} pictures")
         _take_pictures(folder, active, key)
-        _thumbnails(folder, active, key)
+        has_pictures = _thumbnails(folder, active, key) > 0
         if st.button(f"Delete the class “{active}”", key=f"{key}_drop_{active}", icon=":material/delete_forever:",
-                     type="tertiary", disabled=bool(folder.pictures(active))):
+                     type="tertiary", disabled=has_pictures):
             folder.remove_class(active)
             st.session_state.pop(f"{key}_active", None)
             st.rerun()

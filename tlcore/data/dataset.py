@@ -28,7 +28,7 @@ from .files import Progress, file_sha256, inspect_files
 from .report import DatasetReport, build_report
 from .source import opened_source
 from .split import Sample, assign_splits, check_classes, random_split
-from .subjects import find_subjects, subjects_summary
+from .subjects import find_subjects, straddling, subjects_summary
 
 
 @dataclass
@@ -59,8 +59,7 @@ class Dataset:
         training image: scores on them look better than they are (0 when no subjects are known)."""
         if not self.subjects:
             return 0
-        in_train = {self.subjects.get(s.path) for s in self.split("train")} - {None}
-        return sum(1 for s in self.split(split) if self.subjects.get(s.path) in in_train)
+        return straddling(self.paths("train"), self.paths(split), self.subjects)[1]
 
     def paths(self, split: str) -> list[str]:
         return [s.path for s in self.split(split)]
