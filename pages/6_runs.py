@@ -9,7 +9,7 @@ import streamlit as st
 
 import ui
 from tlcore import (DOWNLOADS, EXPORT_FORMATS, ExportFormat, events, export_accuracy, export_status, list_runs,
-                    shareable_run_config, start_export)
+                    shareable_run_config, start_export, text_model_zip)
 
 ui.page_header(
     "runs",
@@ -150,10 +150,16 @@ def _download(entry: ExportFormat, path: Path, key: str, help_text: str | None =
     )
 
 
+is_text = ui.is_text_run_folder(str(run.path))  # a text model comes with its tokenizer; fewer formats fit it
+ui.set_item("text" if is_text else "picture")
 st.markdown("**Ready now**")
 c1, c2, c3 = st.columns(3)
 with c1:
-    _download(EXPORT_FORMATS["keras"], run.model_path, "dl_keras")
+    if is_text:  # model.keras takes token arrays: it goes with its tokenizer/
+        _download(DOWNLOADS["keras-text-zip"], run.path / DOWNLOADS["keras-text-zip"].file_name, "dl_keras",
+                  data=lambda: text_model_zip(run.path))
+    else:
+        _download(EXPORT_FORMATS["keras"], run.model_path, "dl_keras")
 with c2:
     if run.labels_path.is_file():
         _download(DOWNLOADS["labels"], run.labels_path, "dl_labels")
@@ -168,16 +174,24 @@ if measured:
                   f"(the float model: {measured['float']:.1%}).")
 MADE = [DOWNLOADS["savedmodel-zip"], EXPORT_FORMATS["tflite"], EXPORT_FORMATS["tflite-quant"], EXPORT_FORMATS["onnx"],
         DOWNLOADS["web-zip"], DOWNLOADS["card"], DOWNLOADS["info"], DOWNLOADS["features"], DOWNLOADS["features-info"]]  # what an export job writes into the run's export folder
+if is_text:  # the tokenizer's string operations do not convert to TFLite, ONNX or the web page
+    MADE = [DOWNLOADS["savedmodel-zip"], DOWNLOADS["card"], DOWNLOADS["info"]]
 st.markdown("**Other formats**")
-st.caption("These take up to a minute to make. They are made in the background and kept, so you only make them once "
-           "per run. The web page (.zip) runs the model in any browser, offline: unzip it and open index.html.")
+if is_text:
+    st.caption("The SavedModel takes raw sentences (the tokenizer is inside) and gives the app's answers; the model "
+               "card says what each file needs to load. TFLite, ONNX and the web page cannot hold a text model's "
+               "tokenizer, so they are not made for text runs.")
+else:
+    st.caption("These take up to a minute to make. They are made in the background and kept, so you only make them "
+               "once per run. The web page (.zip) runs the model in any browser, offline: unzip it and open index.html.")
 present = [entry for entry in MADE if (run.export_dir / entry.file_name).is_file()]
 if present:
     cols = st.columns(3)
     for i, entry in enumerate(present):
         with cols[i % 3]:
             _download(entry, run.export_dir / entry.file_name, f"dl_{entry.file_name}",
-                      help_text=quant_help if entry.name == "tflite-quant" else None)
+                      help_text=quant_help if entry.name == "tflite-quant" else
+                      (entry.help_for("text") if is_text else None))
 
 if measured:
     st.markdown("**Accuracy of the exported models**, measured when they were made")
@@ -202,17 +216,20 @@ busy = bool(job and job.active)
 b1, b2 = st.columns(2)
 with b1:
     made = DOWNLOADS["savedmodel-zip"] in present
-    if st.button("Make SavedModel, TFLite and model card" + (" again" if made else ""), icon=":material/build:",
+    what = "Make SavedModel and model card" if is_text else "Make SavedModel, TFLite and model card"
+    if st.button(what + (" again" if made else ""), icon=":material/build:",
                  key="runs_make_export", width="stretch", disabled=busy):
         busy = ui.attempt(start_export, run.path, None, workspace=ws, what="starting the export")
 with b2:
-    if st.button("Make the features table (Parquet)", icon=":material/table:", key="runs_make_features",
-                 width="stretch", disabled=busy):
+    if not is_text and st.button("Make the features table (Parquet)", icon=":material/table:",
+                                 key="runs_make_features", width="stretch", disabled=busy):
         busy = ui.attempt(start_export, run.path, (), features=True, workspace=ws, what="starting the features table")
 
 
 def _job_label(job) -> str:
-    return "Making SavedModel, TFLite and the model card" if job.formats else "Computing the features of every picture"
+    if not job.formats:
+        return "Computing the features of every picture"
+    return "Making the SavedModel and the model card" if is_text else "Making SavedModel, TFLite and the model card"
 
 
 @st.fragment(run_every=1.0 if busy else None)

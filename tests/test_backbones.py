@@ -3,7 +3,7 @@ import importlib
 import numpy as np
 import pytest
 
-from tlcore.backbones import BACKBONES, build_base, build_full_backbone, get_backbone, list_layers
+from tlcore.backbones import IMAGE_BACKBONES as BACKBONES, build_base, build_full_backbone, get_backbone, list_layers
 from tlcore.errors import TLCoreError
 from tlcore.model import preprocess_affine
 
@@ -108,7 +108,7 @@ def test_cut_points_report_the_parameters_the_cut_network_keeps():
 
 
 def test_measure_speed_gives_images_per_second_on_this_machine():
-    from tlcore.backbones import measure_speed
+    from tlcore.speed import measure_speed
 
     speed = measure_speed("MobileNetV3Small", image_size=32, batch_size=2, repeats=1)
     assert speed > 0

@@ -81,7 +81,8 @@ def test_setting_flags_follow_the_settings_table(command, names):
         assert setting.help in action.help, name
     # the train flags scripts use today, no more and no fewer
     if command == "train":
-        assert len(names) == 33 and {"data", "data_name", "feature_views", "edits"}.isdisjoint(names)
+        assert len(names) == 36 and {"data", "data_name", "feature_views", "edits"}.isdisjoint(names)
+        assert {"text_column", "label_column", "sequence_length"} <= set(names)  # text data
 
 
 def test_flag_values_are_typed_by_their_setting():

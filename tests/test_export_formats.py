@@ -17,7 +17,7 @@ def test_formats_are_listed_once_in_their_order():
     assert FORMATS == ("keras", "savedmodel", "tflite", "tflite-quant", "onnx", "web") == tuple(EXPORT_FORMATS)
     assert FORMAT_CHOICES == (*FORMATS, "all")
     assert set(DOWNLOADS) == {"savedmodel-zip", "web-zip", "labels", "config", "card", "info", "features",
-                              "features-info"}
+                              "features-info", "keras-text-zip"}
     for key, entry in FILES.items():
         assert entry.name == key and FILE_NAMES[key] == entry.file_name
         assert entry.label and entry.help and entry.detail and "/" in entry.mime

@@ -323,7 +323,7 @@ def test_model_page_widgets_and_summary(env):
 
 
 def test_model_page_compares_every_backbone_without_hiding_rows(env):
-    from tlcore.backbones import BACKBONES
+    from tlcore.backbones import IMAGE_BACKBONES as BACKBONES
 
     at = open_page(PAGES[1])
     compare = at.table[0].value

@@ -24,8 +24,11 @@ from .errors import TLCoreError
 
 _LAZY = {
     "load_dataset": "data", "Dataset": "data", "ImageBatches": "data",
-    "BACKBONES": "backbones", "get_backbone": "backbones", "list_layers": "backbones",
-    "build_base": "backbones", "import_weights": "weights", "measure_speed": "backbones",
+    "load_any": "data.any_source", "TEXT_LAYOUTS": "data.report", "is_text_data": "data.any_source",
+    "load_text_dataset": "text.dataset", "read_text_table": "text.table", "is_text_source": "text.table",
+    "BACKBONES": "backbones", "IMAGE_BACKBONES": "backbones", "TEXT_ENCODERS": "backbones",
+    "DEFAULT_TEXT_ENCODER": "backbones", "get_backbone": "backbones", "list_layers": "backbones",
+    "build_base": "backbones", "import_weights": "weights", "measure_speed": "speed",
     "build_classifier": "model", "model_summary": "model",
     "augment_previews": "augment",
     "train": "train", "TrainResult": "train",
@@ -51,7 +54,7 @@ _LAZY = {
     "LivePredictor": "live", "LiveAnswer": "live", "FrameRate": "live",
     "export_run": "export", "export_model": "export", "export_accuracy": "export",
     "EXPORT_FORMATS": "export", "DOWNLOADS": "export", "ExportFormat": "export", "normalize_formats": "export",
-    "shareable_run_config": "export", "load_image": "images", "resize_image": "images",
+    "shareable_run_config": "export", "text_model_zip": "export.share", "formats_for": "export.formats", "load_image": "images", "resize_image": "images",
     "featurize": "features", "train_from_features": "train.from_features",
     "check_dataset": "checks", "DataCheck": "checks", "learning_curve_of": "checks",
     "start_check": "jobs", "check_status": "jobs", "cancel_check": "jobs", "latest_check": "jobs", "CheckStatus": "jobs",

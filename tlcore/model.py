@@ -78,6 +78,8 @@ class ClassifierParts:
     prep: Any = None
     inputs: Any = None
     augmented_model: Any = None  # the model with augmentation in front (None: augmentation off)
+    tokenizer: Any = None  # text runs: texts -> token arrays (tlcore.text.encoders.Tokenizer)
+    batcher: Any = None  # text runs: how features.extract batches samples (tlcore.text.batches)
 
 
 def _pool_layer(pooling: str):

@@ -29,6 +29,8 @@ def describe(config: "TrainConfig", *, num_classes: int | None = None) -> str:
     backbone = Path(config.backbone_file).name if config.backbone_file else config.backbone
     classes = f"{num_classes} classes" if num_classes else "your classes"
     data = f" of “{config.data_name}”" if config.data_name else ""
+    if _is_text_encoder(config):
+        return _describe_text(config, backbone, classes, data)
     layer = config.layer or "the recommended layer"
     size = f"{int(config.image_size)} px images" if config.image_size else "images at the network's own size"
     if config.from_scratch:
@@ -43,6 +45,24 @@ def describe(config: "TrainConfig", *, num_classes: int | None = None) -> str:
     if config.features and not config.from_scratch:
         text += f", on the features already computed in {Path(config.features).name}"
     return text + (", with augmentation." if config.augment else ".")
+
+
+def _is_text_encoder(config: "TrainConfig") -> bool:
+    from .backbones import TEXT_ENCODERS
+
+    return not config.backbone_file and config.backbone in TEXT_ENCODERS
+
+
+def _describe_text(config: "TrainConfig", encoder: str, classes: str, data: str) -> str:
+    from .backbones import TEXT_ENCODERS
+
+    length = config.sequence_length or TEXT_ENCODERS[encoder].native_size
+    text = (f"Train a new classifier for {classes}{data} on the sentence features of the pretrained {encoder} text "
+            f"encoder, each text cut or padded to {length} tokens, for up to {config.epochs} epochs")
+    if config.mode == "fine-tune":
+        text += (f", then fine-tune the encoder's top transformer blocks (up to {config.fine_tune_layers} layers "
+                 f"with weights) for up to {config.fine_tune_epochs} epochs")
+    return text + "."
 
 
 __all__ = ["describe"]

@@ -25,7 +25,7 @@ from .export.formats import SAVED_MODEL_PB
 from .images import load_image, open_image, resize_image
 from .model_info import model_image_size, model_num_outputs
 from .model_files import find_image_size, find_info, find_labels, trust_of
-from .runners import keras_runner, savedmodel_runner, tflite_runner
+from .runners import keras_runner, savedmodel_runner, savedmodel_takes_text, tflite_runner
 from .runs import LABELS, MODEL, RunFolder
 from .safety import load_model_safely
 from .trust.run import load_trust
@@ -87,6 +87,12 @@ class Predictor:
     model: Any = field(default=None, repr=False)
     trust: Trust | None = None
     classifier: Any = field(default=None, repr=False)
+    takes_text: bool = False  # a text model: :meth:`outputs` takes strings
+    tokenizer: Any = field(default=None, repr=False)  # a text model that takes tokens: texts -> its inputs
+
+    @property
+    def modality(self) -> str:
+        return "text" if self.takes_text else "image"
 
     def image_array(self, item) -> np.ndarray:
         """One image as a uint8 (H, W, 3) array, at ``image_size`` when known."""
@@ -129,6 +135,8 @@ class Predictor:
         Raises:
             TLCoreError: An image cannot be read (the message names the file).
         """
+        if self.takes_text:
+            return self._text_outputs(images)
         items = as_image_list(images)
         out: list[dict[str, np.ndarray]] = []
         for start in range(0, len(items), _BATCH):
@@ -137,6 +145,23 @@ class Predictor:
                 out.append(self._run(np.stack(arrays)))
             else:  # sizes differ: one at a time, the model resizes inside
                 out.extend(self._run(a[np.newaxis]) for a in arrays)
+        return self._joined(out)
+
+    def _text_outputs(self, texts) -> dict[str, np.ndarray]:
+        """:meth:`outputs` of a text model: ``texts`` is one string or a list of strings."""
+        items = [texts] if isinstance(texts, str) else list(texts)
+        bad = [type(t).__name__ for t in items if not isinstance(t, str)]
+        if bad:
+            raise TLCoreError(f"A text model takes strings; it was given a {bad[0]}.",
+                              "pass the texts as a list of strings, e.g. answer([\"a sentence\"]).")
+        out = []
+        for start in range(0, len(items), _BATCH):
+            chunk = items[start:start + _BATCH]
+            out.append(self._run(self.tokenizer(chunk) if self.tokenizer is not None
+                                 else np.array(chunk, dtype=object)))
+        return self._joined(out)
+
+    def _joined(self, out: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         if not out:
             return {"probabilities": np.zeros((0, len(self.classes)), dtype=np.float32)}
         outputs = {name: np.concatenate([o[name] for o in out], axis=0).astype(np.float32) for name in out[0]}
@@ -231,7 +256,7 @@ def as_image_list(images) -> list:
 
 
 def _predictor_for_keras(model, source: Path, classes: list[str] | None, size: int | None,
-                         trust: Trust | None = None, prototypes=None) -> Predictor:
+                         trust: Trust | None = None, prototypes=None, tokenizer=None) -> Predictor:
     """A keras Predictor; with ``trust`` and ``prototypes`` a plain classifier runs as its trusted model."""
     from .trust.graph import is_trusted, trusted_model
 
@@ -243,16 +268,20 @@ def _predictor_for_keras(model, source: Path, classes: list[str] | None, size: i
         model = trusted_model(classifier, trust, prototypes)
     elif classifier is not None:
         trust = None  # a plain model answers by its probabilities alone (no limits to say why)
+    if tokenizer is not None:
+        return Predictor(classes, None, "keras", source, keras_runner(model, compiled=True), labels_found, model,
+                         trust, classifier, takes_text=True, tokenizer=tokenizer)
     return Predictor(classes, model_image_size(model) or size, "keras", source, keras_runner(model, compiled=True),
                      labels_found, model, trust, classifier)
 
 
 def predictor_from_model(model, classes: Sequence[str] | None = None, *, trust: Trust | None = None,
-                         prototypes=None) -> Predictor:
+                         prototypes=None, tokenizer=None) -> Predictor:
     """A :class:`Predictor` around an in-memory Keras classifier (e.g. ``TrainResult.model``);
-    with ``trust`` and ``prototypes`` it runs as the trusted model an export holds."""
+    with ``trust`` and ``prototypes`` it runs as the trusted model an export holds; a text
+    classifier needs its ``tokenizer``."""
     return _predictor_for_keras(model, Path("<in memory>"), [str(c) for c in classes] if classes else None, None,
-                                trust, prototypes)
+                                trust, prototypes, tokenizer)
 
 
 def load_predictor(path: str | Path) -> Predictor:
@@ -306,16 +335,29 @@ def load_predictor(path: str | Path) -> Predictor:
         run_folder = RunFolder(path.parent)
         if path.name == MODEL and run_folder.trust_path.is_file():
             trust, prototypes = load_trust(run_folder.path)
-        return _predictor_for_keras(model, path, classes, size, trust, prototypes)
+        return _predictor_for_keras(model, path, classes, size, trust, prototypes, _tokenizer_beside(path))
+    takes_text = False
     if kind == "savedmodel":
         run, handle, num_outputs = savedmodel_runner(path)
+        takes_text = savedmodel_takes_text(handle)  # a text export: strings in, the tokenizer inside
+        size = None if takes_text else size
     else:
         run, handle, fixed_size, num_outputs = tflite_runner(path)
         size = fixed_size or size
     labels_found = classes is not None
     if classes is None:
         classes = [f"class_{i}" for i in range(num_outputs or 0)]
-    return Predictor(classes, size, kind, path, run, labels_found, handle, trust)
+    return Predictor(classes, size, kind, path, run, labels_found, handle, trust, takes_text=takes_text)
+
+
+def _tokenizer_beside(model_path: Path):
+    """A text model's tokenizer: the ``tokenizer/`` folder beside its ``.keras`` file (None: a picture model)."""
+    folder = RunFolder(model_path.parent).tokenizer_path
+    if not folder.is_dir():
+        return None
+    from .text.encoders import load_tokenizer
+
+    return load_tokenizer(folder)
 
 
 def predict_images(model_or_path, paths: Iterable, top_k: int = 3) -> list[list[tuple[str, float]]]:

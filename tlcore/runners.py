@@ -1,4 +1,4 @@
-"""Running each model format on a batch of uint8 images: Keras, SavedModel, TFLite.
+"""Running each model format on a batch of uint8 images (or, for a text SavedModel, strings): Keras, SavedModel, TFLite.
 
 Every runner returns the model's outputs by name (a single output is "probabilities"), so
 the predictor reads an exported trusted model's "unknown" and "positive" the same way
@@ -41,14 +41,51 @@ def keras_runner(model, *, compiled: bool = False) -> Callable[[np.ndarray], dic
     return run
 
 
-def savedmodel_runner(path: Path) -> tuple[Callable, Any, int | None]:
+def signature_takes_text(signature) -> bool:
+    """True when a SavedModel signature takes strings (a text classifier's export), not uint8 images."""
+    try:
+        args, kwargs = signature.structured_input_signature
+    except (AttributeError, TypeError, ValueError):
+        return False
+    specs = [*args, *kwargs.values()]
+    return bool(specs) and all(getattr(spec, "dtype", None) is not None and spec.dtype.name == "string"
+                               for spec in specs)
+
+
+def savedmodel_takes_text(loaded) -> bool:
+    """True for a loaded SavedModel (the handle :func:`savedmodel_runner` returns) that takes strings."""
+    signature = getattr(loaded, "signatures", {}).get("serving_default")
+    return signature is not None and signature_takes_text(signature)
+
+
+def _load_saved_model(path: Path):
+    """``tf.saved_model.load``; a text export's WordPiece ops need tensorflow-text registered first."""
     import tensorflow as tf
 
     try:
-        loaded = tf.saved_model.load(str(path))
+        return tf.saved_model.load(str(path))
     except Exception as err:
+        if "not registered" not in str(err):
+            raise
+        try:
+            import tensorflow_text  # noqa: F401  (the import registers the tokenizer's ops)
+        except ImportError:
+            raise err from None
+        return tf.saved_model.load(str(path))
+
+
+def savedmodel_runner(path: Path) -> tuple[Callable, Any, int | None]:
+    """Run a SavedModel folder's ``serve`` (uint8 images, or strings for a text export); its outputs by name."""
+    import tensorflow as tf
+
+    try:
+        loaded = _load_saved_model(path)
+    except Exception as err:
+        first = str(err).splitlines()[0][:300]
         raise TLCoreError(
-            f"{path} could not be loaded as a TensorFlow SavedModel: {str(err).splitlines()[0][:300]}",
+            f"{path} could not be loaded as a TensorFlow SavedModel: {first}",
+            "install tensorflow-text (pip install tensorflow-text): a text model's tokenizer needs its ops."
+            if "not registered" in str(err) else
             "give the saved_model folder that tlcore exported (it holds saved_model.pb).",
         ) from None
     signature = getattr(loaded, "signatures", {}).get("serving_default")
@@ -59,9 +96,10 @@ def savedmodel_runner(path: Path) -> tuple[Callable, Any, int | None]:
     num_outputs = int(probabilities.shape[-1]) if probabilities is not None and probabilities.shape[-1] is not None \
         else None
     fn = loaded.serve if hasattr(loaded, "serve") else signature
+    dtype = tf.string if signature_takes_text(signature) else tf.uint8
 
     def run(batch: np.ndarray) -> dict[str, np.ndarray]:
-        return named_outputs(fn(tf.constant(batch, dtype=tf.uint8)))
+        return named_outputs(fn(tf.constant(batch, dtype=dtype)))
 
     return run, loaded, num_outputs
 
@@ -96,4 +134,5 @@ def tflite_runner(path: Path) -> tuple[Callable, Any, int | None, int | None]:
     return run, interpreter, fixed_size, int(out_shape[-1])
 
 
-__all__ = ["keras_runner", "named_outputs", "savedmodel_runner", "tflite_runner"]
+__all__ = ["keras_runner", "named_outputs", "savedmodel_runner", "savedmodel_takes_text", "signature_takes_text",
+           "tflite_runner"]

@@ -49,6 +49,7 @@ EVALUATION = "evaluation.json"
 TRUST = "trust.json"
 PROTOTYPES = "prototypes.npy"
 PREDICTIONS = "predictions.json"
+TOKENIZER = "tokenizer"  # text runs: the folder the tokenizer is saved in (model.keras takes tokens)
 CHECKPOINT = "checkpoint.weights.h5"
 HEAD_CHECKPOINT = "checkpoint_head.weights.h5"
 EXPORT_DIR = "export"
@@ -135,6 +136,7 @@ class RunFolder(EventFolder):
     trust_path = property(lambda self: self.path / TRUST)
     prototypes_path = property(lambda self: self.path / PROTOTYPES)
     predictions_path = property(lambda self: self.path / PREDICTIONS)
+    tokenizer_path = property(lambda self: self.path / TOKENIZER)
     checkpoint_path = property(lambda self: self.path / CHECKPOINT)
     head_checkpoint_path = property(lambda self: self.path / HEAD_CHECKPOINT)
     export_dir = property(lambda self: self.path / EXPORT_DIR)
@@ -223,6 +225,12 @@ class RunFolder(EventFolder):
 
     def write_data_report(self, report: dict) -> None:
         write_json_atomic(self.data_report_path, report)
+
+    def save_tokenizer(self, tokenizer) -> None:
+        """Text runs: the tokenizer beside the model (see :func:`tlcore.text.encoders.save_tokenizer`)."""
+        from .text.encoders import save_tokenizer
+
+        save_tokenizer(tokenizer, self.tokenizer_path)
 
     def save_model(self, model) -> None:
         """Save ``model`` so that a reader never sees half a file."""

@@ -15,7 +15,14 @@ from typing import Any, Iterator
 
 from .errors import TLCoreError
 
-_ALLOWED_MODULE_PREFIXES = ("keras", "keras.src")
+# Keras itself, and keras-hub (the text encoders' library: its classes are installed code, registered
+# by name, not code carried in the file); nothing else.
+_ALLOWED_MODULES = ("keras", "keras_hub")
+_ALLOWED_REGISTERED = "keras_hub>"
+
+
+def _library_module(module: str) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in _ALLOWED_MODULES)
 # The fix for a file that is not what Keras writes, in words for someone who never wrote code.
 _REMAKE = ("use the model file exactly as Keras wrote it (whoever made the model can save it again "
            "from Keras as a .keras file; renaming another kind of file does not work).")
@@ -44,7 +51,8 @@ def check_architecture(config: Any, source: str) -> None:
                 "without Lambda layers).",
             )
         registered = str(obj.get("registered_name") or "")
-        custom = (module is not None and not str(module).startswith(_ALLOWED_MODULE_PREFIXES)) or ">" in registered
+        custom = (module is not None and not _library_module(str(module))) or (
+            ">" in registered and not registered.startswith(_ALLOWED_REGISTERED))
         if custom and cls not in ("function",):
             raise TLCoreError(
                 f"{source} uses the custom object {cls!r} (module {module or registered!r}); "

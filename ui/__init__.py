@@ -22,6 +22,8 @@ public API. The modules:
 - :mod:`ui.trust_views`, :mod:`ui.trust_charts` — how far to trust a model: intervals, calibration,
   the threshold, "I don't know";
 - :mod:`ui.backbones` — the table comparing every backbone, with speeds measured here;
+- :mod:`ui.text_data`, :mod:`ui.text_model`, :mod:`ui.text_views` — the text parts of the Data, Model,
+  Evaluate and Predict pages (labelled sentences);
 - :mod:`ui.fmt` — numbers and speeds in words.
 """
 
@@ -49,10 +51,15 @@ from .frame import configure_page, device_description, flash, frame, next_step, 
 from .nav import APP_TITLE, PAGE_BY_URL, PAGES, PageInfo
 from .runs import (STATUS_COLOR, STATUS_ICON, STATUS_WORDS, backbone_name, features_source, finished_run_ids,
                    pick_finished_run, run_config, run_dir, run_folder, run_label)
+from .text_data import TEXT_SUFFIXES, columns_section, is_text_file, sample_text, save_text_upload, text_file_in, text_samples
+from .text_model import MAX_FINE_TUNE_LAYERS, can_fine_tune, encoder_section, is_text_run, text_summary
+from .text_views import MAX_TEXTS, is_text_run_folder, mistakes_table, run_texts, text_answers, text_inputs
+from .words import item, set_item
 from .state import (SESSION_PARAM, clamp_state, current_config, load_state, new_session_id, save_state, session_id,
                     update_config, valid_session_id, widget_default, workspace)
 
 __all__ = [
+    "item", "set_item",
     "APP_TITLE", "PAGES", "PAGE_BY_URL", "PageInfo", "SESSION_PARAM", "SPLIT_NAMES", "STATUS_COLOR", "STATUS_ICON", "STATUS_WORDS",
     "attempt", "backbone_comparison", "capture_panel", "current_capture", "heatmap_overlay", "run_model", "check_panel", "score_warnings", "current_edits", "subject_setting", "backbone_name", "call", "clamp_state", "class_names", "configure_page",
     "confusion_figure", "counts_figure", "current_config", "current_dataset", "curves_figure", "dataset_display_name",
@@ -66,4 +73,7 @@ __all__ = [
     "TRUST_COLUMNS", "answer_view", "calibration_section", "confidence_words", "figure_with_interval", "interval_words", "old_run_note",
     "operating_point_section", "recall_interval", "threshold_words", "trust_row", "unknown_section",
     "live_section",
+    "MAX_FINE_TUNE_LAYERS", "can_fine_tune", "encoder_section", "is_text_run", "text_summary",
+    "MAX_TEXTS", "is_text_run_folder", "mistakes_table", "run_texts", "text_answers", "text_inputs",
+    "TEXT_SUFFIXES", "columns_section", "is_text_file", "sample_text", "save_text_upload", "text_file_in", "text_samples",
 ]

@@ -9,10 +9,10 @@ from .charts import probability_figure
 from .trust_views import rule_words
 
 
-def threshold_words(trust) -> str:
+def threshold_words(trust, item: str = "picture") -> str:
     """A two-class run's saved threshold in a sentence (``trust``: a tlcore Trust)."""
     positive = plain(trust.positive_class or trust.classes[1])
-    return (f"A picture is called **{positive}** when the model gives {positive} **{100 * trust.cut:.1f} %** or more "
+    return (f"A {item} is called **{positive}** when the model gives {positive} **{100 * trust.cut:.1f} %** or more "
             f"(threshold {trust.cut:.3f}, chosen by {rule_words(trust.rule, trust.target)}). Change it on the "
             "Evaluate page.")
 
@@ -34,25 +34,25 @@ def confidence_words(probability: float, calibrated: bool) -> str:
     return f"Close to a guess: {often} answers this sure are wrong. Check the picture yourself."
 
 
-def unknown_headline(answer, trust, picture: str = "this picture") -> str:
-    """The "I don't know" headline: unlike every training picture, or torn between classes."""
+def unknown_headline(answer, trust, picture: str = "this picture", item: str = "picture") -> str:
+    """The "I don't know" headline: unlike every training picture (``item``), or torn between classes."""
     unlike = (trust is not None and trust.similarity_limit is not None and answer.similarity is not None
               and answer.similarity < trust.similarity_limit)
-    return "### I don't know — " + (f"{picture} looks unlike every training picture" if unlike
+    return "### I don't know — " + (f"{picture} looks unlike every training {item}" if unlike
                                     else "the model cannot decide between its classes")
 
 
-def answer_view(answer, trust, key: str) -> None:
-    """One picture's answer (a tlcore ``Answer``): the class, or "I don't know" with the reason,
-    what the percentage means, and the best guesses as bars."""
+def answer_view(answer, trust, key: str, item: str = "picture") -> None:
+    """One picture's (or text's: ``item``) answer (a tlcore ``Answer``): the class, or "I don't know"
+    with the reason, what the percentage means, and the best guesses as bars."""
     guesses = [(str(c), float(p)) for c, p in answer.top]
     if answer.unknown:
-        st.markdown(unknown_headline(answer, trust))
+        st.markdown(unknown_headline(answer, trust, f"this {item}", item))
         if answer.reason:
             st.markdown(f"**Why:** {plain(answer.reason)}.")
         if guesses:
             st.caption(f"Without “I don't know” it would have said {plain(guesses[0][0])} ({guesses[0][1]:.0%}); "
-                       "do not rely on that. If such pictures matter, add them to training (as a class of their own if "
+                       f"do not rely on that. If such {item}s matter, add them to training (as a class of their own if "
                        "they belong to none).")
         with st.expander("What it would have guessed"):
             st.plotly_chart(probability_figure(guesses), width="stretch", key=key)

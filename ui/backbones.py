@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import tlcore  # measure_speed is looked up when called, so tests can stand in for the measurement
-from tlcore import BACKBONES
+from tlcore import IMAGE_BACKBONES as BACKBONES
 
 from .calls import call
 from .frame import device_description

@@ -1,13 +1,16 @@
-"""How each part of a data check is shown: the pictures it names, and what the user can do about them.
+"""How each part of a data check is shown: the pictures (or texts) it names, and what the user can do about them.
 
 Every decision (relabel, exclude, keep) goes through :mod:`ui.edits` and never touches the
-user's files. Paths in a check are relative to the dataset's folder.
+user's files. Paths in a check are relative to the dataset's folder; for text data they are
+row ids (``reviews.tsv#12``), shown as the quoted text with its label and split, never decoded
+as pictures.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -18,13 +21,40 @@ from .charts import SPLIT_NAMES
 from .datasets import file_stamp, thumbnail
 
 _PER_ROW = 4
-_SHOWN = 24  # pictures per list before "show all"
-_KINDS = {"leak": "In more than one split (leakage)", "conflict": "Same picture, different labels",
+_SHOWN = 24  # pictures (or texts) per list before "show all"
+_KINDS = {"leak": "In more than one split (leakage)", "conflict": "Same {item}, different labels",
           "duplicate": "Copies within one class"}
+_HOVER_CHARS = 200  # of a text in the map's tooltip
+_SPACES = re.compile(r"\s+")  # a text's line breaks and runs of spaces, shown as one space
 
 
 def _abs(dataset, path: str) -> str:
     return str(Path(dataset.root) / path)
+
+
+def is_text(result: dict) -> bool:
+    """The check looked at texts (``item == "text"``), not pictures."""
+    return result.get("item") == "text"
+
+
+def _noun(result: dict) -> str:
+    return "text" if is_text(result) else "picture"
+
+
+def _text_of(dataset, item: dict | str) -> str:
+    """A listed text (the check names it), else the dataset's text of that row id ("" when gone)."""
+    if isinstance(item, dict) and item.get("text") is not None:
+        return str(item["text"])
+    path = item["path"] if isinstance(item, dict) else item
+    texts = getattr(dataset, "texts", None)
+    return str(texts.get(_abs(dataset, path)) or texts.get(str(path)) or "") if texts else ""
+
+
+def _quoted(text: str) -> str:
+    """A text as markdown that wraps and cannot turn into a heading, a list or a link: “…”."""
+    if not text:
+        return "*(no longer in the data)*"
+    return f"“{plain(_SPACES.sub(' ', text).strip())}”"
 
 
 def _picture(col, dataset, path: str, caption: str) -> None:
@@ -32,6 +62,15 @@ def _picture(col, dataset, path: str, caption: str) -> None:
     if thumb is not None:
         col.image(thumb, width="stretch")
     col.caption(caption)
+
+
+def _sample(col, dataset, item: dict, caption: str, text: bool) -> None:
+    """One listed picture (a thumbnail) or text (quoted, wrapped), with its caption."""
+    if text:
+        col.markdown(_quoted(_text_of(dataset, item)))
+        col.caption(caption)
+    else:
+        _picture(col, dataset, item["path"], caption)
 
 
 def _decide(items: list[tuple[str, str, str | None]]) -> None:
@@ -43,8 +82,12 @@ def _pct(value) -> str:
     return f"{100 * float(value):.0f} %"
 
 
+def _split_word(split: str) -> str:
+    return SPLIT_NAMES.get(split, split).lower()
+
+
 def _undecided(result: dict, section: str, key: str, decided: set[str]) -> list[dict]:
-    """The pictures a section lists that the user has not decided about yet."""
+    """The pictures (texts) a section lists that the user has not decided about yet."""
     return [item for item in result.get(section, {}).get(key, []) if item["path"] not in decided]
 
 
@@ -54,23 +97,27 @@ def tab_titles(result: dict, decided: set[str], edits: list[dict]) -> list[str]:
     n_out = len(_undecided(result, "outliers", "items", decided))
     n_shift = sum(1 for r in result.get("shift", []) if r.get("flagged"))
     return [f"Wrong labels? ({n_sus})", f"Near-duplicates ({n_dup})", f"Outliers ({n_out})",
-            "Splits" + (f" ({n_shift} ⚠)" if n_shift else ""), "More pictures?", "Map", f"Your changes ({len(edits)})"]
+            "Splits" + (f" ({n_shift} ⚠)" if n_shift else ""), f"More {_noun(result)}s?", "Map",
+            f"Your changes ({len(edits)})"]
 
 
 def header(result: dict, edits: list[dict], config) -> None:
     labels = result.get("labels", {})
     leaks = [g for g in result.get("near_duplicates", []) if g.get("kind") == "leak"]
+    many = _noun(result).capitalize() + "s"
     m = st.columns(4)
-    m[0].metric("Pictures checked", f"{result.get('num_images', 0):,}")
+    m[0].metric(f"{many} checked", f"{result.get('num_images', 0):,}")
     m[1].metric("May be labelled wrong", labels.get("num_suspects", 0),
-                help="Pictures another class fits much better, from a model that never saw them "
+                help=f"{many} another class fits much better, from a model that never saw them "
                      f"({labels.get('folds')}-fold out-of-fold predictions, ranked by cleanlab's confident learning).")
-    m[2].metric("Leaks between splits", len(leaks), help="Groups of near-identical pictures in more than one split.")
+    m[2].metric("Leaks between splits", len(leaks), help=f"Groups of near-identical {many.lower()} in more than one split.")
     m[3].metric("Outliers", result.get("outliers", {}).get("num_items", 0),
-                help="Pictures unlike anything else in their class or the dataset.")
+                help=f"{many} unlike anything else in their class or the dataset.")
     cached = " (features read from the cache)" if result.get("features_cached") else ""
-    st.caption(f"Checked with the features of {result.get('backbone')} cut at `{result.get('layer')}` "
-               f"({result.get('image_size')} px) in {result.get('seconds', 0):.1f} s{cached}. Out-of-fold accuracy of "
+    how = (f"the sentence features of {result.get('backbone')} (texts cut to {result.get('image_size')} tokens)"
+           if is_text(result) else
+           f"the features of {result.get('backbone')} cut at `{result.get('layer')}` ({result.get('image_size')} px)")
+    st.caption(f"Checked with {how} in {result.get('seconds', 0):.1f} s{cached}. Out-of-fold accuracy of "
                f"a simple classifier on them: {_pct(labels.get('oof_accuracy', 0))}.")
     applied = sorted((e["path"], e["action"], e.get("label")) for e in result.get("edits", []))
     now = sorted((e["path"], e["action"], e.get("label")) for e in edits)
@@ -83,26 +130,35 @@ def header(result: dict, edits: list[dict], config) -> None:
         st.success("The check found nothing that needs your attention.", icon=":material/check_circle:")
 
 
-def _grid(dataset, items: list[dict], key: str, caption, buttons) -> None:
+def _grid(result: dict, dataset, items: list[dict], key: str, caption, buttons) -> None:
+    """Pictures four to a row, each with its buttons below; texts one to a row, buttons beside each other."""
+    text = is_text(result)
     show_all = len(items) <= _SHOWN or st.toggle(f"Show all {len(items)}", key=f"{key}_all")
     shown = items if show_all else items[:_SHOWN]
-    for start in range(0, len(shown), _PER_ROW):
-        cols = st.columns(_PER_ROW)
-        for col, item in zip(cols, shown[start:start + _PER_ROW]):
+    per_row = 1 if text else _PER_ROW
+    for start in range(0, len(shown), per_row):
+        for col, item in zip([st] if text else st.columns(per_row), shown[start:start + per_row]):
             with col.container(border=True):
-                _picture(st, dataset, item["path"], caption(item))
-                for label, decision, icon in buttons(item):
-                    if st.button(label, key=f"{key}_{decision[1]}_{item['path']}", icon=icon, width="stretch"):
+                _sample(st, dataset, item, caption(item), text)
+                choices = buttons(item)
+                places = st.columns(len(choices)) if text else [st] * len(choices)
+                for place, (label, decision, icon) in zip(places, choices):
+                    if place.button(label, key=f"{key}_{decision[1]}_{item['path']}", icon=icon, width="stretch"):
                         _decide([decision])
 
 
+def _named(item: dict, text: bool) -> str:
+    """The start of a caption: a picture's file name in bold; a text's row id, plain (the text is above)."""
+    return f"{plain(item['path'])} " if text else f"**{plain(item['path'])}** "
+
+
 def suspects(result: dict, dataset, decided: set[str]) -> None:
-    items = _undecided(result, "labels", "suspects", decided)
+    items, noun, text = _undecided(result, "labels", "suspects", decided), _noun(result), is_text(result)
     if not items:
-        st.success("No picture looks labelled wrong (or you decided about every one).", icon=":material/check_circle:")
+        st.success(f"No {noun} looks labelled wrong (or you decided about every one).", icon=":material/check_circle:")
         return
-    st.caption("Most likely wrong first. *How sure* is the probability of the suggested class from a model that "
-               "never saw the picture. Your files are never changed: decisions are kept in the app.")
+    st.caption(f"Most likely wrong first. *How sure* is the probability of the suggested class from a model that "
+               f"never saw the {noun}. Your files are never changed: decisions are kept in the app.")
     b = st.columns(3)
     if b[0].button(f"Relabel all {len(items)} as suggested", key="sus_all_relabel", icon=":material/label:"):
         _decide([(s["path"], "relabel", s["suggested"]) for s in items])
@@ -110,31 +166,36 @@ def suspects(result: dict, dataset, decided: set[str]) -> None:
         _decide([(s["path"], "exclude", None) for s in items])
     if b[2].button(f"Keep all {len(items)} as labelled", key="sus_all_keep", icon=":material/done_all:"):
         _decide([(s["path"], "keep", None) for s in items])
-    _grid(dataset, items, "sus",
-          lambda s: f"**{plain(s['path'])}** ({SPLIT_NAMES.get(s['split'], s['split']).lower()}) · labelled "
-                    f"**{plain(s['given'])}**, looks like **{plain(s['suggested'])}** ({_pct(s['confidence'])} sure)",
+    _grid(result, dataset, items, "sus",
+          lambda s: f"{_named(s, text)}({_split_word(s['split'])}) · labelled **{plain(s['given'])}**, looks like "
+                    f"**{plain(s['suggested'])}** ({_pct(s['confidence'])} sure)",
           lambda s: [(f"Relabel as {s['suggested']}", (s["path"], "relabel", s["suggested"]), ":material/label:"),
                      ("Exclude", (s["path"], "exclude", None), ":material/block:"),
                      ("Keep as is", (s["path"], "keep", None), ":material/check:")])
 
 
 def duplicates(result: dict, dataset, decided: set[str]) -> None:
-    groups = result.get("near_duplicates", [])
+    groups, noun, text = result.get("near_duplicates", []), _noun(result), is_text(result)
     if not groups:
-        st.success("No near-duplicates: no picture is a resized, re-encoded or cropped copy of another.",
+        st.success("No near-duplicates: no text says the same as another in other words." if text else
+                   "No near-duplicates: no picture is a resized, re-encoded or cropped copy of another.",
                    icon=":material/check_circle:")
         return
-    st.caption("Pictures that are copies of each other by content (resized, re-encoded, cropped or recoloured "
-               "copies count). A copy in another split is leakage: the model is scored on a picture it has seen.")
+    st.caption(("Texts that say the same thing, in the same or nearly the same words (case, punctuation and small "
+                "rewordings count)." if text else
+                "Pictures that are copies of each other by content (resized, re-encoded, cropped or recoloured "
+                "copies count).") + f" A copy in another split is leakage: the model is scored on a {noun} it has seen.")
     for i, group in enumerate(groups[:_SHOWN]):
         members = group["members"]
         with st.container(border=True):
-            st.markdown(f"**{_KINDS.get(group['kind'], group['kind'])}** · similarity {group.get('similarity', 0):.2f}")
-            cols = st.columns(max(4, min(len(members), 6)))  # small pictures side by side, even for a pair
+            kind = _KINDS.get(group["kind"], group["kind"]).format(item=noun)
+            st.markdown(f"**{kind}** · similarity {group.get('similarity', 0):.2f}")
+            # small pictures side by side, even for a pair; texts one under the other
+            cols = [st] * len(members) if text else st.columns(max(4, min(len(members), 6)))
             for col, m in zip(cols, members):
                 mark = " · excluded" if m["path"] in decided else ""
-                _picture(col, dataset, m["path"], f"{plain(m['path'])} · {plain(m['label'])} · "
-                                                  f"{SPLIT_NAMES.get(m['split'], m['split']).lower()}{mark}")
+                _sample(col, dataset, m, f"{plain(m['path'])} · {plain(m['label'])} · {_split_word(m['split'])}{mark}",
+                        text)
             extra = [m for m in members if m["split"] == "train"] if group["kind"] == "leak" else members[1:]
             extra = [m for m in extra if m["path"] not in decided]
             what = "the training copies" if group["kind"] == "leak" else "all but the first"
@@ -143,27 +204,33 @@ def duplicates(result: dict, dataset, decided: set[str]) -> None:
 
 
 def outliers(result: dict, dataset, decided: set[str]) -> None:
-    items = _undecided(result, "outliers", "items", decided)
+    items, noun, text = _undecided(result, "outliers", "items", decided), _noun(result), is_text(result)
     if not items:
-        st.success("No picture stands out as unlike the others.", icon=":material/check_circle:")
+        st.success(f"No {noun} stands out as unlike the others.", icon=":material/check_circle:")
         return
-    st.caption("Pictures unlike anything else in their class or the dataset: placeholders, wrong files, or rare "
+    st.caption("Texts unlike anything else in their class or the dataset: placeholders, text in another language "
+               "or format, or rare kinds of texts that may need more examples. Most unusual first." if text else
+               "Pictures unlike anything else in their class or the dataset: placeholders, wrong files, or rare "
                "kinds of pictures that may need more examples. Most unusual first.")
-    _grid(dataset, items, "out", lambda o: f"**{plain(o['path'])}** · {plain(o['label'])} · "
-                                          f"{SPLIT_NAMES.get(o['split'], o['split']).lower()}",
+    _grid(result, dataset, items, "out",
+          lambda o: f"{_named(o, text)}· {plain(o['label'])} · {_split_word(o['split'])}",
           lambda o: [("Exclude", (o["path"], "exclude", None), ":material/block:"),
                      ("Keep", (o["path"], "keep", None), ":material/check:")])
 
 
 def splits(result: dict, dataset) -> None:
-    subjects = result.get("subjects") or {}
-    st.subheader("Do validation and test pictures look like training?", anchor=False)
+    subjects, noun, text = result.get("subjects") or {}, _noun(result), is_text(result)
+    st.subheader(f"Do validation and test {noun}s {'read' if text else 'look'} like training?", anchor=False)
     rows = result.get("shift", [])
     if not rows:
-        st.caption("There are no other splits with enough pictures of a class to compare.")
+        st.caption(f"There are no other splits with enough {noun}s of a class to compare.")
     for r in rows:
         (st.warning if r.get("flagged") else st.caption)(plain(r["message"]))
         if r.get("flagged") and r.get("example_paths"):
+            if text:  # the texts most unlike training, as a list
+                st.markdown("\n".join(f"- {_quoted(_text_of(dataset, path))} · {plain(path)}"
+                                      for path in r["example_paths"]))
+                continue
             cols = st.columns(8)
             for col, path in zip(cols, r["example_paths"]):
                 _picture(col, dataset, path, plain(path))
@@ -171,10 +238,12 @@ def splits(result: dict, dataset) -> None:
         st.dataframe([{"class": r["class_name"], "split": SPLIT_NAMES.get(r["split"], r["split"]),
                        "AUC": round(r["auc"], 3), "95 % interval": f"{r['low']:.2f}–{r['high']:.2f}",
                        "control (two halves of train)": round(r["control_auc"], 3),
-                       "pictures": f"{r['n_split']} vs {r['n_train']} in training", "looks different": r["flagged"]}
+                       f"{noun}s": f"{r['n_split']} vs {r['n_train']} in training", "looks different": r["flagged"]}
                       for r in rows], hide_index=True, width="stretch")
-        st.caption("AUC: how well a classifier tells these pictures from the training pictures of the same class "
+        st.caption(f"AUC: how well a classifier tells these {noun}s from the training {noun}s of the same class "
                    "(0.5: not at all; 1: always). The control tells two random halves of training apart.")
+    if text:
+        return  # subjects (patients, sessions) are found in picture file names
     st.subheader("Subjects (patients, specimens, sessions)", anchor=False)
     st.markdown(subjects.get("message") or "No subjects were found in the file names.")
 
@@ -182,7 +251,7 @@ def splits(result: dict, dataset) -> None:
 def curve(result: dict) -> None:
     import plotly.graph_objects as go
 
-    values = result.get("curve") or {}
+    values, noun = result.get("curve") or {}, _noun(result)
     if values.get("skipped") or not values:
         st.caption(values.get("skipped") or "The learning curve was not computed.")
         return
@@ -191,10 +260,10 @@ def curve(result: dict) -> None:
         fig.add_trace(go.Scatter(x=c["x"], y=c["mean"], name=c["class_name"], mode="lines+markers",
                                  error_y={"type": "data", "array": c["std"]}))
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), yaxis_tickformat=".0%",
-                      xaxis_title="training pictures of the class", yaxis_title="validation accuracy of the class")
-    st.caption(f"The classifier learns again from part of the training pictures ({values.get('repeats')} times each, "
-               "on the cached features), and is scored on the validation pictures. A curve still rising at the right "
-               "means more pictures of that class would likely help.")
+                      xaxis_title=f"training {noun}s of the class", yaxis_title="validation accuracy of the class")
+    st.caption(f"The classifier learns again from part of the training {noun}s ({values.get('repeats')} times each, "
+               f"on the cached features), and is scored on the validation {noun}s. A curve still rising at the right "
+               f"means more {noun}s of that class would likely help.")
     st.plotly_chart(fig, width="stretch", key="check_curve")
     for c in values.get("classes", []):
         if c.get("message"):
@@ -218,32 +287,43 @@ def _thumbnail_uri(path: str, stamp: float) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def embedding_map(result: dict, dataset) -> None:
-    import altair as alt
+def _map_frame(result: dict, dataset):
+    """One row per dot: place, label, split, what the check says, and the hover (a thumbnail or the text)."""
     import pandas as pd
 
-    projection = result.get("map") or {}
-    if not projection.get("x"):
-        st.caption("The map was not computed.")
-        return
-    samples = result["samples"]
+    projection, text = result["map"], is_text(result)
     marks = {s["path"]: "may be labelled wrong" for s in result.get("labels", {}).get("suspects", [])}
     marks.update({o["path"]: "outlier" for o in result.get("outliers", {}).get("items", [])})
     predicted = result.get("predicted") or []
     rows = []
-    for i, (s, x, y) in enumerate(zip(samples, projection["x"], projection["y"])):
+    for i, (s, x, y) in enumerate(zip(result["samples"], projection["x"], projection["y"])):
         mark = marks.get(s["path"]) or ("mistake" if predicted and predicted[i] != s["label"] else "fine")
         rows.append({"x": x, "y": y, "label": s["label"], "mark": mark, "path": s["path"], "split": s["split"]})
     frame = pd.DataFrame(rows)
+    if text:  # the text itself is the hover; nothing to decode
+        full = frame["path"].map(lambda path: _SPACES.sub(" ", _text_of(dataset, path)))
+        frame["text"] = full.map(lambda t: t if len(t) <= _HOVER_CHARS else t[:_HOVER_CHARS - 1] + "…")
+        return frame
     limit = 1500  # pictures in the tooltips: the chart is sent to the browser whole
     with_pictures = frame[frame["mark"] != "fine"].index.tolist() + frame[frame["mark"] == "fine"].index.tolist()
     frame["image"] = ""
     for i in with_pictures[:limit]:
         frame.at[i, "image"] = _data_uri(dataset, frame.at[i, "path"])
+    return frame
+
+
+def embedding_map(result: dict, dataset) -> None:
+    import altair as alt
+
+    projection, noun, text = result.get("map") or {}, _noun(result), is_text(result)
+    if not projection.get("x"):
+        st.caption("The map was not computed.")
+        return
+    frame = _map_frame(result, dataset)
     method = {"tsne": "t-SNE", "pca": "PCA"}.get(projection.get("method"), "a projection")
-    st.caption(f"Each dot is a picture, placed by {method} of its features so that "
-               "similar pictures sit close. Colour: its label; shape: what the check says. Hover to see it; click to "
-               "open it.")
+    st.caption(f"Each dot is a {noun}, placed by {method} of its features so that "
+               f"similar {noun}s sit close. Colour: its label; shape: what the check says. Hover to "
+               f"{'read' if text else 'see'} it; click to open it.")
     pick = alt.selection_point(fields=["path"], name="pick")
     chart = alt.Chart(frame).mark_point(filled=True, size=60).encode(
         x=alt.X("x", axis=None), y=alt.Y("y", axis=None), color=alt.Color("label:N", title="label"),
@@ -251,29 +331,43 @@ def embedding_map(result: dict, dataset) -> None:
             domain=["fine", "mistake", "may be labelled wrong", "outlier"],
             range=["circle", "triangle", "diamond", "cross"])),
         opacity=alt.condition(pick, alt.value(0.9), alt.value(0.35)),
-        tooltip=["image", "path", "label", "split", "mark"],
+        tooltip=["text" if text else "image", "path", "label", "split", "mark"],
     ).add_params(pick).properties(height=480)
     event = st.altair_chart(chart, width="stretch", on_select="rerun", key="check_map")
     chosen = [p.get("path") for p in (event.get("selection", {}).get("pick") or []) if p.get("path")]
     if chosen:
         path = chosen[0]
         col, info = st.columns([1, 2])
-        thumb = thumbnail(_abs(dataset, path), 480, file_stamp(_abs(dataset, path)))
-        if thumb is not None:
-            col.image(thumb, width="stretch")
+        if text:
+            col.markdown(_quoted(_text_of(dataset, path)))
+        else:
+            thumb = thumbnail(_abs(dataset, path), 480, file_stamp(_abs(dataset, path)))
+            if thumb is not None:
+                col.image(thumb, width="stretch")
         row = frame[frame["path"] == path].iloc[0]
-        info.markdown(f"**{plain(path)}**  \nlabel **{plain(row['label'])}** · {SPLIT_NAMES.get(row['split'], row['split']).lower()}"
+        info.markdown(f"**{plain(path)}**  \nlabel **{plain(row['label'])}** · {_split_word(row['split'])}"
                       f" · {row['mark']}")
 
 
-def changes(edits: list[dict]) -> None:
+def changes(edits: list[dict], result: dict | None = None, dataset=None) -> None:
+    """The user's changes as a table (for texts, with each text), and undo / drop them all."""
+    text = is_text(result or {}) or bool(getattr(dataset, "is_text", False))
+    noun = "text" if text else "picture"
     if not edits:
-        st.caption("No changes yet. Decisions you make about flagged pictures are listed here; your files are never "
+        st.caption(f"No changes yet. Decisions you make about flagged {noun}s are listed here; your files are never "
                    "touched, and the next run uses the changes and records them in its settings.")
         return
     words = {"relabel": "relabelled", "exclude": "excluded", "keep": "kept as labelled"}
-    st.dataframe([{"picture": e["path"], "change": words.get(e["action"], e["action"]),
-                   "new label": e.get("label") or ""} for e in edits], hide_index=True, width="stretch")
+    listed = {i["path"]: i for section, key in (("labels", "suspects"), ("outliers", "items"))
+              for i in (result or {}).get(section, {}).get(key, [])}
+    listed.update({m["path"]: m for g in (result or {}).get("near_duplicates", []) for m in g["members"]})
+    rows = [{"row" if text else "picture": e["path"], "change": words.get(e["action"], e["action"]),
+             "new label": e.get("label") or ""} for e in edits]
+    if text:  # an excluded text is gone from the data: the check still names it
+        for row, e in zip(rows, edits):
+            row["text"] = _SPACES.sub(" ", _text_of(dataset, listed.get(e["path"], e["path"])))
+    st.dataframe(rows, hide_index=True, width="stretch",
+                 column_config={"text": st.column_config.TextColumn("text", width="large")} if text else None)
     st.caption("Your next training run uses these changes (its config.json records them). Your files are unchanged.")
     c = st.columns(2)
     if c[0].button("Undo the last change", key="edits_undo", icon=":material/undo:"):
@@ -290,6 +384,7 @@ def score_warnings(check: dict | None, split: str) -> None:
         st.caption("Tip: the data check on the Data page tells you whether your validation and test pictures look "
                    "different from the training ones, and whether copies leak between splits.")
         return
+    noun = _noun(check)
     for r in check.get("shift", []):
         if r.get("flagged") and r.get("split") == split:
             st.warning(plain(r["message"]), icon=":material/difference:")
@@ -297,6 +392,6 @@ def score_warnings(check: dict | None, split: str) -> None:
              and any(m["split"] == split for m in g["members"])]
     if leaks:
         n = sum(1 for g in leaks for m in g["members"] if m["split"] == split)
-        st.warning(f"{n} of these {SPLIT_NAMES.get(split, split).lower()} pictures have near-copies in another split, "
+        st.warning(f"{n} of these {_split_word(split)} {noun}s have near-copies in another split, "
                    "so this score is optimistic. Fix: exclude the copies on the Data page (Near-duplicates) and train "
                    "again.", icon=":material/content_copy:")

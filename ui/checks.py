@@ -1,7 +1,7 @@
 """The Data page's deep check: start it as a job, watch its progress, show what it found.
 
 The check runs in a process of its own (``tlcore.start_check``), so the page stays usable while
-thousands of pictures are read; a fragment redraws the progress bar every second and the
+thousands of pictures (or texts) are read; a fragment redraws the progress bar every second and the
 whole page once the check ends. The results are drawn by :mod:`ui.check_views`.
 """
 
@@ -19,6 +19,14 @@ from .edits import current_edits
 from .state import current_config, workspace
 
 _REFRESH_S = 1.0
+_ABOUT_PICTURES = ("Looks at every picture through the pretrained network (the same features training uses, "
+                   "so this is computed once): pictures that may be labelled wrong, near-copies and leaks between "
+                   "splits, outliers, validation or test pictures that look different from training, and whether "
+                   "more pictures would help.")
+_ABOUT_TEXTS = ("Reads every text with the pretrained text encoder (the same features training uses, so this is "
+                "computed once): texts that may be labelled wrong, texts that say the same thing (and leaks between "
+                "splits), outliers, validation or test texts that read differently from training, and whether more "
+                "texts would help.")
 
 
 def _start(config) -> None:
@@ -52,14 +60,12 @@ def check_panel(dataset) -> None:
     edits = current_edits()
     status = check_status(data, workspace=workspace())
     result = status.result
-    st.caption("Looks at every picture through the pretrained network (the same features training uses, "
-               "so this is computed once): pictures that may be labelled wrong, near-copies and leaks between "
-               "splits, outliers, validation or test pictures that look different from training, and whether "
-               "more pictures would help.")
+    text = bool(getattr(dataset, "is_text", False))
+    st.caption(_ABOUT_TEXTS if text else _ABOUT_PICTURES)
     if status.active:
         _progress(data)
         return
-    label = "Check my pictures" if result is None else "Check again"
+    label = f"Check my {'texts' if text else 'pictures'}" if result is None else "Check again"
     if st.button(label, type="primary" if result is None else "secondary", icon=":material/troubleshoot:",
                  key="check_start"):
         _start(dataclasses.replace(config, edits=edits))
@@ -86,4 +92,4 @@ def check_panel(dataset) -> None:
     with tabs[5]:
         views.embedding_map(result, dataset)
     with tabs[6]:
-        views.changes(edits)
+        views.changes(edits, result, dataset)

@@ -1,7 +1,8 @@
 """The session's dataset: which one is chosen, loading it once (cached), uploads, thumbnails.
 
-A dataset is loaded by ``tlcore.load_dataset`` and cached per server (keyed by its folder,
-the validation settings and the folder's time stamp), so every page reads the same one.
+A dataset (pictures, or a file of labelled sentences) is loaded by ``tlcore.load_any`` and cached
+per server (keyed by its folder or file, the validation settings, the text columns and the time
+stamp), so every page reads the same one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from tlcore import TLCoreError, Workspace, dataset_name, load_dataset, open_image, run_folders
+from tlcore import TLCoreError, Workspace, dataset_name, load_any, open_image, run_folders
 
 from .calls import error_message
 from .state import current_config, load_state, save_state, update_config, workspace
@@ -34,21 +35,24 @@ def file_stamp(path: str) -> float:
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _cached_dataset(source: str, val_fraction: float, seed: int, workspace_root: str, group_by: str, edits: str,
-                    stamp: float, _loaded=None):
+                    stamp: float, text_column: str | None = None, label_column: str | None = None,
+                    sequence_length: int | None = None, _loaded=None):
     """Loaded datasets, shared by the pages (arguments starting with ``_`` are not part of the key).
 
     ``edits`` is the config's edit list as JSON (a cache key must be hashable).
     """
     if _loaded is not None:
         return _loaded
-    return load_dataset(source, val_fraction=val_fraction, seed=seed, workspace=Workspace(workspace_root),
-                        group_by=group_by, edits=json.loads(edits))
+    return load_any(source, val_fraction=val_fraction, seed=seed, workspace=Workspace(workspace_root),
+                    group_by=group_by, edits=json.loads(edits), text_column=text_column, label_column=label_column,
+                    sequence_length=sequence_length)
 
 
 def _dataset_key(source: str) -> tuple:
     config = current_config()
     return (source, float(config.val_fraction), int(config.seed), str(workspace().root), str(config.group_by),
-            json.dumps(config.edits, sort_keys=True), file_stamp(source))
+            json.dumps(config.edits, sort_keys=True), file_stamp(source), config.text_column, config.label_column,
+            config.sequence_length)
 
 
 def current_dataset(*, quiet: bool = False):
@@ -61,7 +65,7 @@ def current_dataset(*, quiet: bool = False):
             st.warning(f"The dataset folder `{source}` no longer exists. Choose your images again on the Data page.")
         return None
     try:
-        with st.spinner("Reading your images…"):
+        with st.spinner("Reading your data…"):
             return _cached_dataset(*_dataset_key(source))
     except TLCoreError as err:
         if not quiet:
@@ -105,14 +109,19 @@ def earlier_uploads() -> list[str]:
     return unique
 
 
-def remember_dataset(dataset, name: str | None = None) -> None:
-    """Select a freshly loaded dataset in this session and on disk (and keep it in the cache)."""
-    root = str(Path(dataset.root).resolve())
+def remember_dataset(dataset, name: str | None = None, source: str | Path | None = None) -> None:
+    """Select a freshly loaded dataset in this session and on disk (and keep it in the cache).
+
+    ``source``: what was loaded when it is not the dataset's folder (a file of sentences).
+    """
+    root = str(Path(source or dataset.root).resolve())
     folder = upload_folder(root)
     loaded = [f for f in load_state().get("loaded_uploads", []) if f != folder]
     shown = name or Path(root).name
     save_state(dataset=root, dataset_name=shown, loaded_uploads=([folder] if folder else []) + loaded)
-    update_config(data=root, data_name=dataset_name(root, shown))  # what shared files call it
+    columns = dict(getattr(dataset, "columns", None) or {})  # text data: the columns it was read with
+    update_config(data=root, data_name=dataset_name(root, shown),  # what shared files call it
+                  text_column=columns.get("text"), label_column=columns.get("label"))
     key = _dataset_key(root)
     _cached_dataset.clear(*key)  # a folder loaded again may have changed inside
     _cached_dataset(*key, _loaded=dataset)

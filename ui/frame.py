@@ -15,7 +15,14 @@ from tlcore import Workspace, device_info, mark_interrupted
 
 from .datasets import dataset_display_name
 from .nav import APP_TITLE, PAGE_BY_URL, STEPS
-from .state import SESSION_PARAM, load_state, new_session_id, session_id, valid_session_id
+from .state import (
+    SESSION_PARAM,
+    load_state,
+    new_session_id,
+    session_id,
+    valid_session_id,
+)
+from .text_data import is_text_file
 
 log = logging.getLogger("transfer_studio")
 
@@ -82,9 +89,10 @@ def _sidebar(ws: Workspace, slot) -> None:
     with slot:
         dataset = state.get("dataset")
         if dataset:
-            st.markdown(f":material/photo_library: **Images:** {state.get('dataset_name') or dataset_display_name(dataset)}")
+            icon, what = (":material/notes:", "Texts") if is_text_file(dataset) else (":material/photo_library:", "Images")
+            st.markdown(f"{icon} **{what}:** {state.get('dataset_name') or dataset_display_name(dataset)}")
         else:
-            st.markdown(":material/photo_library: **Images:** none chosen yet")
+            st.markdown(":material/photo_library: **Data:** none chosen yet")
         last_run = state.get("last_run")
         if last_run:
             st.markdown(f":material/play_circle: **Last run:** `{last_run}`")

@@ -20,9 +20,11 @@ from . import trust_charts
 from .calls import attempt, call, plain
 from .charts import confusion_figure
 from .datasets import file_stamp
+from .words import item
 
 EXACT = "manual"  # tlcore's rule for a threshold typed by an expert (no rule behind it)
-SPLIT_TITLES = {"val": "Validation pictures", "test": "Test pictures"}
+def _split_title(split: str) -> str:
+    return f"{'Validation' if split == 'val' else 'Test'} {item(True)}"
 _TARGET_RANGE = (50.0, 99.9)  # percent; TrainConfig.threshold_target allows 0.5–0.999
 
 
@@ -36,10 +38,10 @@ def interval_words(value: float | None, ci, what: str, count: int | None) -> str
     """One sentence saying what an interval means, with its own numbers."""
     if value is None or not ci:
         return ""
-    pictures = f"{int(count):,} pictures" if count else "these pictures"
+    pictures = f"{int(count):,} {item(True)}" if count else f"these {item(True)}"
     return (f"The numbers in brackets are the **95 % interval**: measured on {pictures}, the {what} on new "
-            f"pictures like these is most likely between {100 * ci[0]:.1f} % and {100 * ci[1]:.1f} %. "
-            "More pictures make the interval narrower.")
+            f"{item(True)} like these is most likely between {100 * ci[0]:.1f} % and {100 * ci[1]:.1f} %. "
+            f"More {item(True)} make the interval narrower.")
 
 
 def recall_interval(scores: dict) -> str | None:
@@ -71,8 +73,8 @@ def calibration_section(evaluation: dict, split: str = "val") -> None:
         st.caption("Not measured for this run (trained before calibration existed).")
         return
     st.caption(
-        "When the model says **80 %**, it should be right about 8 times in 10. Networks trained on few pictures are "
-        "often over-sure, so Transfer Studio corrects the percentages on the validation pictures (*temperature "
+        f"When the model says **80 %**, it should be right about 8 times in 10. Networks trained on few {item(True)} are "
+        f"often over-sure, so Transfer Studio corrects the percentages on the validation {item(True)} (*temperature "
         "scaling*: it never changes which class comes first, only how sure the model says it is). "
         "The **calibration error (ECE)** is the average gap between what the model says and how often it is "
         "right: 0 % is perfect. The model you predict with and download gives the corrected percentages."
@@ -90,20 +92,20 @@ def calibration_section(evaluation: dict, split: str = "val") -> None:
                     help="Above 1: the model was over-sure and its percentages were softened. Below 1: it was "
                          "too shy and they were sharpened. 1: no change.")
     if prefix:
-        st.caption("On the **test pictures**, which played no part in the correction: the honest check.")
+        st.caption(f"On the **test {item(True)}**, which played no part in the correction: the honest check.")
     else:
-        st.caption("On the validation pictures, measured fairly: each half is corrected with a temperature fitted on "
-                   "the other half." + (" Pick the test pictures at the top to see the honest check."
+        st.caption(f"On the validation {item(True)}, measured fairly: each half is corrected with a temperature fitted on "
+                   "the other half." + (f" Pick the test {item(True)} at the top to see the honest check."
                                         if calibration.get("test_ece_after") is not None else ""))
     if before is not None and after is not None and after > before + 0.005:
         st.caption("Here the correction did not help: the raw percentages were already about right, and with few "
-                   "pictures the correction itself is uncertain. More validation pictures make it reliable.")
+                   f"{item(True)} the correction itself is uncertain. More validation {item(True)} make it reliable.")
     # The legend names the same errors as the figures above (the diagram's own bins may be coarser).
     diagrams = [dict(calibration.get(prefix + "reliability_" + when) or {}, ece=value)
                 for when, value in (("before", before), ("after", after))]
     st.plotly_chart(trust_charts.reliability_figure(*diagrams), width="stretch", key="eval_reliability")
-    st.caption("Each dot is a group of pictures the model answered about equally sure of (bigger dot: more "
-               "pictures). On the dotted line, the percentages mean exactly what they say; below it, the model "
+    st.caption(f"Each dot is a group of {item(True)} the model answered about equally sure of (bigger dot: more "
+               f"{item(True)}). On the dotted line, the percentages mean exactly what they say; below it, the model "
                "is over-sure.")
 
 
@@ -121,7 +123,7 @@ def _figures(run_path: str, stamps: tuple, split: str, threshold: float | None) 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _threshold(run_path: str, stamps: tuple, rule: str, target: float) -> float:
-    """The threshold ``rule`` picks on the run's validation pictures."""
+    f"""The threshold ``rule`` picks on the run's validation {item(True)}."""
     return threshold_for(run_path, rule, target)
 
 
@@ -172,23 +174,23 @@ def _counts_sentence(figures: dict, classes: list[str]) -> str:
     """The confusion matrix in words: what a radiologist wants to know first."""
     (tn, fp), (fn, tp) = figures["confusion_matrix"]
     negative, positive = (plain(c) for c in classes)
-    return (f"Of **{tp + fn}** {positive} pictures it finds **{tp}** and misses **{fn}**; "
-            f"of **{tn + fp}** {negative} pictures it wrongly calls **{fp}** {positive}.")
+    return (f"Of **{tp + fn}** {positive} {item(True)} it finds **{tp}** and misses **{fn}**; "
+            f"of **{tn + fp}** {negative} {item(True)} it wrongly calls **{fp}** {positive}.")
 
 
 def _split_figures(figures: dict, classes: list[str], split: str) -> None:
     """One split at the chosen threshold: matrix, counts in words, figures with intervals."""
     if split == "val":
-        st.markdown("**Validation pictures** — the threshold was chosen on these, so they flatter it a little.")
+        st.markdown(f"**Validation {item(True)}** — the threshold was chosen on these, so they flatter it a little.")
     else:
-        st.markdown("**Test pictures** — never used to choose anything: these are the honest figures.")
+        st.markdown(f"**Test {item(True)}** — never used to choose anything: these are the honest figures.")
     st.plotly_chart(confusion_figure(figures["confusion_matrix"], classes, False), width="stretch",
                     key=f"eval_op_cm_{split}")
     st.markdown(_counts_sentence(figures, classes))
     positive, negative = (plain(c) for c in (classes[1], classes[0]))
-    rows = [("Sensitivity", f"share of {positive} pictures found", "sensitivity"),
-            ("Specificity", f"share of {negative} pictures left out", "specificity"),
-            ("Accuracy", "share of all pictures right", "accuracy")]
+    rows = [("Sensitivity", f"share of {positive} {item(True)} found", "sensitivity"),
+            ("Specificity", f"share of {negative} {item(True)} left out", "specificity"),
+            ("Accuracy", f"share of all {item(True)} right", "accuracy")]
     st.markdown("| At this threshold | Value (95 % interval) |\n|---|---|\n" + "\n".join(
         f"| **{name}** — {what} | {figure_with_interval(figures.get(key), figures.get(key + '_ci'))} |"
         for name, what, key in rows))
@@ -205,9 +207,9 @@ def operating_point_section(run_path: str, evaluation: dict) -> None:
         return
     negative, positive = classes[0], classes[1]
     st.caption(
-        f"The model gives each picture a probability of **{plain(positive)}**. Above a cut-off (the *threshold*) "
-        f"the picture is called {plain(positive)}, below it {plain(negative)}. A low threshold misses fewer "
-        f"{plain(positive)} pictures but raises more false alarms; a high one the other way round. Choose what "
+        f"The model gives each {item()} a probability of **{plain(positive)}**. Above a cut-off (the *threshold*) "
+        f"the {item()} is called {plain(positive)}, below it {plain(negative)}. A low threshold misses fewer "
+        f"{plain(positive)} {item(True)} but raises more false alarms; a high one the other way round. Choose what "
         "matters for your use, and see every figure change."
     )
     _init_operating_widgets(run_path, trust)
@@ -222,21 +224,21 @@ def operating_point_section(run_path: str, evaluation: dict) -> None:
         if rule == EXACT:
             threshold = st.slider("Threshold", 0.0, 1.0, step=0.005, format="%.3f", key="eval_op_exact",
                                   persist_state="session",
-                                  help=f"A picture is called {positive} when its probability of {positive} is at "
+                                  help=f"A {item()} is called {positive} when its probability of {positive} is at "
                                        "least this.")
         else:
             if RULES[rule].uses_target:
                 what = "sensitivity" if rule == "sensitivity" else "specificity"
                 target = st.slider(f"Target {what} (%)", *_TARGET_RANGE, step=0.5, format="%.1f %%",
                                    key="eval_op_target", persist_state="session",
-                                   help=f"The share of {positive if rule == 'sensitivity' else negative} pictures "
-                                        "among the validation pictures it must get right.") / 100
+                                   help=f"The share of {positive if rule == 'sensitivity' else negative} {item(True)} "
+                                        f"among the validation {item(True)} it must get right.") / 100
             threshold = call(_threshold, run_path, stamps, rule, target or 0.95, what="choosing the threshold")
             if threshold is None:
                 return
         threshold = round(float(threshold), 6)
         st.markdown(f"### Threshold {threshold:.3f}")
-        st.caption(f"A picture is called **{plain(positive)}** when the model gives {plain(positive)} "
+        st.caption(f"A {item()} is called **{plain(positive)}** when the model gives {plain(positive)} "
                    f"**{100 * threshold:.1f} %** or more.")
         saved = float(trust["threshold"]) if trust.get("threshold") is not None else 0.5
         st.caption(f"Saved with the run now: **{saved:.3f}**, chosen by "
@@ -268,7 +270,7 @@ def operating_point_section(run_path: str, evaluation: dict) -> None:
         c1.plotly_chart(trust_charts.roc_figure(curves["roc"], val, classes), width="stretch", key="eval_roc")
         c2.plotly_chart(trust_charts.precision_recall_figure(curves["pr"], val, classes), width="stretch",
                         key="eval_pr")
-        st.caption("Both curves are on the validation pictures; the red cross is the threshold above. **AUC** is the "
+        st.caption(f"Both curves are on the validation {item(True)}; the red cross is the threshold above. **AUC** is the "
                    "area under a curve: 1.0 is a perfect model, 0.5 a coin toss (for ROC).")
 
 
@@ -280,7 +282,7 @@ def _use_threshold(run_path: str, rule: str, target: float | None, threshold: fl
     if kept is None:
         return
     cut = kept.cut
-    message = (f"Saved: threshold **{cut:.3f}**. From now on a picture is called {plain(positive)} at "
+    message = (f"Saved: threshold **{cut:.3f}**. From now on a {item()} is called {plain(positive)} at "
                f"{100 * cut:.1f} % or more — on the Predict page, on these pages, in `tlcore predict` and in every "
                "model you download (make the downloads again on the Runs page if you made them before).")
     st.session_state["_eval_op_saved"] = (run_path, message)
@@ -293,9 +295,9 @@ def unknown_words(share: dict | None, split: str) -> str:
         return ""
     count, total = int(share.get("count", 0)), share.get("num_images")
     of = f" ({count:,} of {int(total):,})" if total else f" ({count:,})"
-    text = f"{SPLIT_TITLES[split]}: **{100 * float(share['share']):.1f} %**{of} answered “I don't know”."
+    text = f"{_split_title(split)}: **{100 * float(share['share']):.1f} %**{of} answered “I don't know”."
     if share.get("unlike") or share.get("unsure"):
-        text += (f" {int(share.get('unlike') or 0):,} look unlike the training pictures, "
+        text += (f" {int(share.get('unlike') or 0):,} look unlike the training {item(True)}, "
                  f"{int(share.get('unsure') or 0):,} leave it unsure between classes.")
     if share.get("accuracy_known") is not None:
         text += f" On the others it is right {100 * float(share['accuracy_known']):.1f} % of the time."
@@ -314,7 +316,7 @@ def _unknown_share(run_path: str, stamps: tuple, strictness: str, split: str) ->
 
 
 def unknown_section(run_path: str, evaluation: dict) -> None:
-    """How readily the model says "I don't know", the share of pictures it would say it for, and keeping it."""
+    f"""How readily the model says "I don't know", the share of {item(True)} it would say it for, and keeping it."""
     trust = saved_trust(run_path)
     if not trust:
         st.caption("Not available for this run (trained before the model could say \"I don't know\"). Train it "
@@ -322,8 +324,8 @@ def unknown_section(run_path: str, evaluation: dict) -> None:
         return
     st.caption(
         "A model always picks one of its classes, even for a photo of something it never saw. Transfer Studio "
-        "lets it answer **“I don't know”** instead when a picture looks unlike every training picture, or when it "
-        "is torn between classes. Stricter means fewer wrong answers but more pictures left to you."
+        f"lets it answer **“I don't know”** instead when a {item()} looks unlike every training {item()}, or when it "
+        f"is torn between classes. Stricter means fewer wrong answers but more {item(True)} left to you."
     )
     stamps = _stamps(run_path)
     _init_operating_widgets(run_path, trust)
@@ -360,12 +362,12 @@ def _use_strictness(run_path: str, strictness: str) -> None:
 
 # --------------------------------------------------------------------------- the Runs page
 TRUST_COLUMNS = {  # the Runs page's columns of trust_row, and what each one means
-    "accuracy (95 % interval)": "Validation accuracy, and where the accuracy on new pictures most likely lies.",
-    "test accuracy (95 % interval)": "The same on the test pictures, which played no part in training.",
+    "accuracy (95 % interval)": f"Validation accuracy, and where the accuracy on new {item(True)} most likely lies.",
+    "test accuracy (95 % interval)": f"The same on the test {item(True)}, which played no part in training.",
     "calibration error": "The average gap between the percentages the model says and how often it is right, "
                          "after calibration (0 % is perfect).",
-    "threshold": "Two classes: the probability of the second class from which a picture is given that class.",
-    "“I don't know”": "The share of validation pictures it declines to answer, at the run's strictness.",
+    "threshold": f"Two classes: the probability of the second class from which a {item()} is given that class.",
+    "“I don't know”": f"The share of validation {item(True)} it declines to answer, at the run's strictness.",
 }
 
 

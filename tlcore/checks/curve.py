@@ -103,15 +103,16 @@ def _change(gain: float) -> str:
     return f"rose {points} {unit}" if points > 0 else f"fell {-points} {unit}" if points < 0 else "did not change"
 
 
-def _message(name: str | None, verdict: str, gain: float, start: float) -> str:
+def _message(name: str | None, verdict: str, gain: float, start: float, items: str = "images") -> str:
     span = f"from {round(100 * start)} % to 100 %"
     if name is None:
         if verdict == "more":
-            return f"More images would likely help: {span} of the training images the validation accuracy {_change(gain)}."
-        return f"Validation accuracy has levelled off ({span} of the training images it {_change(gain)})."
+            return (f"More {items} would likely help: {span} of the training {items} the validation accuracy "
+                    f"{_change(gain)}.")
+        return f"Validation accuracy has levelled off ({span} of the training {items} it {_change(gain)})."
     if verdict == "more":
-        return f"More images of '{name}' would likely help: {span} of its images its accuracy {_change(gain)}."
-    return f"'{name}' has levelled off ({span} of its images its accuracy {_change(gain)})."
+        return f"More {items} of '{name}' would likely help: {span} of its {items} its accuracy {_change(gain)}."
+    return f"'{name}' has levelled off ({span} of its {items} its accuracy {_change(gain)})."
 
 
 def _fit_points(x_train, train_y, x_val, val_y, num_classes, fractions, repeats, seed):
@@ -142,7 +143,7 @@ def _fit_points(x_train, train_y, x_val, val_y, num_classes, fractions, repeats,
 
 def learning_curve(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
                    classes: Sequence[str], *, fractions: Sequence[float] = (0.1, 0.2, 0.35, 0.5, 0.75, 1.0),
-                   repeats: int = 3, seed: int = 0) -> LearningCurve:
+                   repeats: int = 3, seed: int = 0, items: str = "images") -> LearningCurve:
     """Validation accuracy of the probe trained on growing stratified subsets of training.
 
     Args:
@@ -177,9 +178,9 @@ def learning_curve(train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, 
         gain, slope, verdict = _verdict(fractions, class_sizes[label], recall[label])
         curves.append(ClassCurve(str(name), [int(v) for v in class_sizes[label]],
                                  [float(np.mean(p)) for p in recall[label]], [float(np.std(p)) for p in recall[label]],
-                                 gain, slope, verdict, _message(str(name), verdict, gain, start)))
+                                 gain, slope, verdict, _message(str(name), verdict, gain, start, items)))
     gain, _, verdict = _verdict(fractions, sizes, overall)
     return LearningCurve(fractions=[float(f) for f in fractions], x=[int(v) for v in sizes],
                          mean=[float(np.mean(p)) for p in overall], std=[float(np.std(p)) for p in overall],
                          repeats=int(repeats), classes=curves, verdict=verdict,
-                         message=_message(None, verdict, gain, start))
+                         message=_message(None, verdict, gain, start, items))

@@ -84,8 +84,8 @@ def near_duplicate_threshold(features: np.ndarray) -> float:
 
 
 @one_thread()
-def find_near_duplicates(features: np.ndarray, labels: np.ndarray, splits, *,
-                         threshold: float | None = None) -> list[DuplicateGroup]:
+def find_near_duplicates(features: np.ndarray, labels: np.ndarray, splits, *, threshold: float | None = None,
+                         pair_filter=None) -> list[DuplicateGroup]:
     """Group images that are copies of each other.
 
     Args:
@@ -94,6 +94,8 @@ def find_near_duplicates(features: np.ndarray, labels: np.ndarray, splits, *,
         splits: ``(n,)`` split of each image (``"train"``, ``"val"``, ``"test"``).
         threshold: cosine similarity from which two images are copies; ``None`` derives it
             from the data (:func:`near_duplicate_threshold`).
+        pair_filter: ``(rows, cols) -> bool mask``: which close pairs also count as copies (texts:
+            close in meaning *and* in wording, see :mod:`tlcore.text.near_copies`); None keeps all.
 
     Returns:
         Groups (connected components of the near-duplicate pairs): leaks first, then
@@ -117,8 +119,11 @@ def find_near_duplicates(features: np.ndarray, labels: np.ndarray, splits, *,
     # Pairs among each image's nearest neighbours, as Datalab does: a group of more copies
     # than NEIGHBOURS still joins up, through the members' shared neighbours.
     close = distances <= 1.0 - threshold
-    rows = np.repeat(np.arange(len(x)), close.sum(axis=1))
-    graph = coo_matrix((np.ones(len(rows)), (rows, neighbours[close])), shape=(len(x), len(x)))
+    rows, cols = np.repeat(np.arange(len(x)), close.sum(axis=1)), neighbours[close]
+    if pair_filter is not None and len(rows):
+        keep = np.asarray(pair_filter(rows, cols), dtype=bool)
+        rows, cols = rows[keep], cols[keep]
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(x), len(x)))
     _, component = connected_components(graph, directed=False)
     sizes = np.bincount(component)
     groups = []

@@ -46,6 +46,7 @@ class CheckFeatures:
     image_size: int
     cached: bool
     seconds: float
+    texts: list[str] = field(default_factory=list)  # text data: each sample's text, in sample order
 
 
 @dataclass
@@ -72,20 +73,30 @@ def check_features(config: TrainConfig | str | Path, *, workspace: Workspace | N
     The features are those a feature-extraction run of the same settings trains its head on:
     the frozen backbone cut at ``config.layer``, pooled.
     """
-    from ..data import load_dataset
+    from ..data.any_source import is_text_data, load_any
     from ..features import FeatureCache, model_key, split_features
     from ..model import build_classifier
+    from ..train.stages import match_backbone
 
     config = _config_of(config).validate()
     workspace = workspace or default_workspace()
     emit = on_event or (lambda event: None)
     if not config.data:
         raise TLCoreError("No dataset was given.", "give a folder of class subfolders or a .zip.")
-    emit(ev.stage_event(ev.STAGE_DATA, "Checking images"))
-    dataset = load_dataset(config.data, val_fraction=config.val_fraction, seed=config.seed, workspace=workspace,
-                           group_by=config.group_by, edits=config.edits, progress=ev.data_progress(emit))
+    text = {"text_column": config.text_column, "label_column": config.label_column}
+    is_text = is_text_data(config.data, **text)
+    emit(ev.stage_event(ev.STAGE_DATA, "Checking texts" if is_text else "Checking images"))
+    dataset = load_any(config.data, **text, sequence_length=config.sequence_length, val_fraction=config.val_fraction,
+                       seed=config.seed, workspace=workspace, progress=ev.data_progress(emit),
+                       edits=config.edits, **({} if is_text else {"group_by": config.group_by}))
+    match_backbone(config, dataset, emit)
     emit(ev.stage_event(ev.STAGE_MODEL, f"Building {config.backbone_file or config.backbone}"))
-    parts = build_classifier(config, dataset.num_classes)
+    if dataset.is_text:
+        from ..text.model import build_text_classifier
+
+        parts = build_text_classifier(config, dataset.num_classes, dataset)
+    else:
+        parts = build_classifier(config, dataset.num_classes)
     cache = FeatureCache(workspace.cache_dir, model_key(config, parts.image_size, parts.layer))
     emit(ev.stage_event(ev.STAGE_FEATURES, "Computing bottleneck features (cached for next time)"))
     start, misses = time.perf_counter(), cache.misses
@@ -96,7 +107,7 @@ def check_features(config: TrainConfig | str | Path, *, workspace: Workspace | N
             continue
         hashes = [dataset.content_hash(s.path) for s in part]
         blocks.append(split_features(parts.extractor, cache, part, hashes, parts.image_size, config.batch_size,
-                                     split=split, emit=emit, should_stop=should_stop))
+                                     split=split, emit=emit, should_stop=should_stop, batcher=parts.batcher))
         samples += part
     return CheckFeatures(
         dataset=dataset, features=np.concatenate(blocks, axis=0).astype("float32"),
@@ -104,7 +115,7 @@ def check_features(config: TrainConfig | str | Path, *, workspace: Workspace | N
         paths=[relative_path(s.path, dataset.root) for s in samples],
         backbone=config.backbone_file and Path(config.backbone_file).name or config.backbone,
         layer=parts.layer, image_size=parts.image_size, cached=cache.misses == misses,
-        seconds=time.perf_counter() - start,
+        seconds=time.perf_counter() - start, texts=[dataset.texts[s.path] for s in samples] if dataset.is_text else [],
     )
 
 
@@ -144,6 +155,7 @@ def check_dataset(config: TrainConfig | str | Path, *, workspace: Workspace | No
     dataset, x, y, splits = feats.dataset, feats.features, feats.labels, feats.splits
     classes = list(dataset.classes)
     kept = {e.path for e in check_edits(config.edits) if e.action == "keep"}
+    items = "texts" if dataset.is_text else "images"
     timings: dict[str, float] = {"features": round(feats.seconds, 2)}
 
     def step(name: str, message: str, work: Callable[[], Any]) -> Any:
@@ -156,17 +168,23 @@ def check_dataset(config: TrainConfig | str | Path, *, workspace: Workspace | No
     labels = step("labels", "Looking for pictures that may be labelled wrong",
                   lambda: find_label_suspects(x, y, classes, folds=folds, seed=config.seed))
     probs = labels.pred_probs
+    copies = {}
+    if dataset.is_text:  # copies in meaning and in wording (tlcore.text.near_copies)
+        from ..text.near_copies import MEANING, wording_filter
+
+        copies = {"threshold": MEANING, "pair_filter": wording_filter(feats.texts)}
     groups = step("duplicates", "Looking for near-duplicates and leaks between splits",
-                  lambda: find_near_duplicates(x, y, splits))
+                  lambda: find_near_duplicates(x, y, splits, **copies))
     outliers = step("outliers", "Looking for pictures unlike the others",
                     lambda: find_outliers(x, y, pred_probs=probs))
     shift = step("shift", "Comparing the splits with the training pictures",
-                 lambda: split_shift(x, y, splits, classes, seed=config.seed))
+                 lambda: split_shift(x, y, splits, classes, seed=config.seed, items=items))
     values: dict[str, Any] = {
         "version": CHECK_VERSION, "data": config.data, "data_name": config.data_name,
         "backbone": feats.backbone, "layer": feats.layer, "image_size": feats.image_size,
         "features_cached": feats.cached, "classes": classes, "num_images": int(len(y)),
         "samples": [{"path": p, "label": classes[int(c)], "split": str(s)} for p, c, s in zip(feats.paths, y, splits)],
+        "item": "text" if dataset.is_text else "picture",
         "predicted": [classes[int(i)] for i in np.argmax(probs, axis=1)],
         "labels": _with_samples(labels.to_dict(), "suspects", feats, classes, kept, probs),
         "near_duplicates": [_group(g.to_dict(), feats, classes) for g in groups],
@@ -178,7 +196,7 @@ def check_dataset(config: TrainConfig | str | Path, *, workspace: Workspace | No
     }
     if curve:
         values["curve"] = step("curve", "Retraining on parts of the training pictures (learning curve)",
-                               lambda: _curve(x, y, splits, classes, config.seed))
+                               lambda: _curve(x, y, splits, classes, config.seed, items))
     if embedding:
         values["map"] = step("map", "Drawing the map of your pictures",
                              lambda: project(x, seed=config.seed).to_dict())
@@ -201,6 +219,8 @@ def learning_curve_of(config: TrainConfig | str | Path, *, workspace: Workspace 
 def _sample(index: int, feats: CheckFeatures, classes: list[str], probs: np.ndarray | None = None) -> dict:
     out = {"index": int(index), "path": feats.paths[index], "split": str(feats.splits[index]),
            "label": classes[int(feats.labels[index])]}
+    if feats.dataset.is_text:  # a text is shown, not opened
+        out["text"] = feats.texts[index]
     if probs is not None:
         out["predicted"] = classes[int(np.argmax(probs[index]))]
     return out
@@ -229,13 +249,13 @@ def _shift_row(row: dict, feats: CheckFeatures) -> dict:
     return {**row, "example_paths": [feats.paths[i] for i in row.get("examples", [])]}
 
 
-def _curve(x, y, splits, classes, seed) -> dict:
+def _curve(x, y, splits, classes, seed, items: str = "images") -> dict:
     from .curve import learning_curve
 
     train, val = splits == "train", splits == "val"
     if not val.any():
-        return {"skipped": "There are no validation pictures to measure the curve on."}
-    return learning_curve(x[train], y[train], x[val], y[val], classes, seed=seed).to_dict()
+        return {"skipped": f"There are no validation {items} to measure the curve on."}
+    return learning_curve(x[train], y[train], x[val], y[val], classes, seed=seed, items=items).to_dict()
 
 
 def _groups(values: dict, kind: str) -> list[dict]:
@@ -248,8 +268,10 @@ def _count(n: int, one: str, many: str) -> str:
 
 def summarize(values: dict) -> list[Finding]:
     """The check's findings in plain words, most important first."""
-    findings = [Finding(row["message"].rstrip("."), "check those pictures (the ones that look most unlike training are listed); "
-                        "collect training pictures like them, or judge the model on the split it will meet.",
+    one = values.get("item", "picture")  # "picture" or "text"
+    many, looks = one + "s", "looks" if one == "picture" else "reads"
+    findings = [Finding(row["message"].rstrip("."), f"check those {many} (the ones most unlike training are listed); "
+                        f"collect training {many} like them, or judge the model on the split it will meet.",
                         row.get("example_paths", []))
                 for row in values.get("shift", []) if row.get("flagged")]
     leaks, conflicts, dupes = (_groups(values, kind) for kind in ("leak", "conflict", "duplicate"))
@@ -257,19 +279,19 @@ def summarize(values: dict) -> list[Finding]:
     n_suspects, n_outliers = suspects.get("num_suspects", 0), outliers.get("num_items", 0)
     members = lambda groups: [m["path"] for g in groups for m in g["members"]]  # noqa: E731
     candidates = [
-        (leaks, f"{_count(len(leaks), 'group', 'groups')} of near-identical pictures ({len(members(leaks))} pictures) "
-                "sit in more than one split, so the model is scored on pictures it has practically seen (leakage)",
+        (leaks, f"{_count(len(leaks), 'group', 'groups')} of near-identical {many} ({len(members(leaks))} {many}) "
+                f"sit in more than one split, so the model is scored on {many} it has practically seen (leakage)",
          "exclude the copies from one side (or keep each group in one split).", members(leaks)),
-        (conflicts, f"{_count(len(conflicts), 'group', 'groups')} of near-identical pictures carry different labels",
+        (conflicts, f"{_count(len(conflicts), 'group', 'groups')} of near-identical {many} carry different labels",
          "relabel or exclude the wrong ones.", members(conflicts)),
-        (n_suspects, f"{_count(n_suspects, 'picture', 'pictures')} may be labelled wrong (another class fits "
+        (n_suspects, f"{_count(n_suspects, one, many)} may be labelled wrong (another class fits "
                      f"{'it' if n_suspects == 1 else 'them'} much better)",
          "look at each one: relabel it, exclude it, or keep it as it is.",
          [x["path"] for x in suspects.get("suspects", [])]),
-        (n_outliers, f"{_count(n_outliers, 'picture looks', 'pictures look')} unlike the others (outliers: a "
-                     "placeholder, a wrong file, or a rare kind of picture)", "exclude the ones that do not belong.",
+        (n_outliers, f"{_count(n_outliers, f'{one} {looks}', f'{many} {looks[:-1]}')} unlike the others (outliers: "
+                     f"a placeholder, a wrong file, or a rare kind of {one})", "exclude the ones that do not belong.",
          [o["path"] for o in outliers.get("items", [])]),
-        (dupes, f"{_count(len(dupes), 'group', 'groups')} of near-identical pictures within one class",
-         "copies add no information and weigh those pictures more; exclude all but one.", members(dupes)),
+        (dupes, f"{_count(len(dupes), 'group', 'groups')} of near-identical {many} within one class",
+         f"copies add no information and weigh those {many} more; exclude all but one.", members(dupes)),
     ]
     return findings + [Finding(problem, fix, paths) for found, problem, fix, paths in candidates if found]

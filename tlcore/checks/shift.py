@@ -35,7 +35,7 @@ NUM_EXAMPLES = 8
 SPLIT_WORDS = {"val": "validation", "test": "test"}
 CONSEQUENCES = {
     "test": "Expect test accuracy below validation.",
-    "val": "Expect validation accuracy to be a poor guide to images like your training ones.",
+    "val": "Expect validation accuracy to be a poor guide to {items} like your training ones.",
 }
 
 
@@ -107,17 +107,17 @@ def _interval(value: float, low: float, high: float) -> str:
     return f"AUC {value:.2f}, 95 % interval {low:.2f}–{high:.2f}"
 
 
-def _message(row: ShiftRow) -> str:
+def _message(row: ShiftRow, items: str = "images") -> str:
     words = SPLIT_WORDS.get(row.split, row.split)
     numbers = _interval(row.auc, row.low, row.high)
     if row.control_auc is not None:
         control = ("two random halves of training" if 2 * row.n_split >= row.n_train
-                   else f"{row.n_split} random training images against the rest")
+                   else f"{row.n_split} random training {items} against the rest")
         numbers += f"; {control}: {row.control_auc:.2f}, {row.control_low:.2f}–{row.control_high:.2f}"
-    who = f"Your {words} {row.class_name} images"
+    who = f"Your {words} {row.class_name} {items}"
     if row.level == "warning":
         return f"{who} look different from your training ones ({numbers}). " + CONSEQUENCES.get(
-            row.split, f"Expect accuracy on {words} images below validation.")
+            row.split, f"Expect accuracy on {words} {{items}} below validation.").format(items=items)
     if row.level == "notice":
         return f"{who} differ a little from your training ones ({numbers}); probably harmless."
     return f"{who} look like your training ones ({numbers})."
@@ -131,7 +131,7 @@ def _compare(x_train: np.ndarray, x_split: np.ndarray, seed: int):
 
 
 def split_shift(features: np.ndarray, labels: np.ndarray, splits, classes: Sequence[str], *,
-                seed: int = 0) -> list[ShiftRow]:
+                seed: int = 0, items: str = "images") -> list[ShiftRow]:
     """Compare each class's images of every non-training split with its training images.
 
     Args:
@@ -154,10 +154,10 @@ def split_shift(features: np.ndarray, labels: np.ndarray, splits, classes: Seque
         return []
     x = reduce_features(features, seed=seed)
     with one_thread():
-        return _rows(x, labels, splits, classes, others, seed)
+        return _rows(x, labels, splits, classes, others, seed, items)
 
 
-def _rows(x, labels, splits, classes, others, seed) -> list[ShiftRow]:
+def _rows(x, labels, splits, classes, others, seed, items: str = "images") -> list[ShiftRow]:
     """The rows of :func:`split_shift` on reduced features ``x``."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -190,6 +190,6 @@ def _rows(x, labels, splits, classes, others, seed) -> list[ShiftRow]:
                            n_train=int(len(train_idx)), n_split=int(len(split_idx)), flagged=bool(flagged),
                            level=level, message="",
                            examples=[int(i) for i in split_idx[np.argsort(-scores, kind="stable")[:NUM_EXAMPLES]]])
-            row.message = _message(row)
+            row.message = _message(row, items)
             rows.append(row)
     return rows

@@ -137,11 +137,13 @@ def _add_inspect(sub) -> None:
                                    "warnings. Exits 0 for a usable dataset, 2 (with the reason) otherwise.")
     p.add_argument("data", metavar="DATA",
                    help="a folder with one subfolder per class, a folder with train/ val/ [test/] folders, "
-                        "or a .zip of either")
+                        "or a .zip of either; or labelled texts (.csv, .tsv, .txt, a folder of .txt files)")
     p.add_argument("--val-fraction", type=float, default=SETTINGS["val_fraction"].default, metavar="F",
                    help="share of each class held out for validation when there is no val/ folder")
     p.add_argument("--seed", type=int, default=SETTINGS["seed"].default, metavar="N",
                    help="seed of the validation split")
+    for name in ("text_column", "label_column"):
+        p.add_argument("--" + name.replace("_", "-"), dest=name, metavar="NAME", help=SETTINGS[name].help)
     p.add_argument("--group-by", default=SETTINGS["group_by"].default, metavar=SETTINGS["group_by"].metavar,
                    help=SETTINGS["group_by"].help + f" (default {SETTINGS['group_by'].default})")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -226,11 +228,13 @@ def _add_train(sub, names: str) -> None:
                                    "current batch and keeps the best weights.",
                        epilog="Example:\n"
                               "  tlcore train sample_data/shapes --backbone MobileNetV2 --epochs 10 --out runs\n"
+                              "  tlcore train reviews.csv --text-column review --label-column stars   # texts\n"
                               f"  tlcore train --config runs/<run>/{CONFIG}   # repeat a run\n"
                               "  tlcore train --features features.parquet --epochs 10   # the head from "
                               "'tlcore featurize' output")
     p.add_argument("data", nargs="?", metavar="DATA",
-                   help="dataset folder or .zip (overrides 'data' in --config); with --features, where the "
+                   help="dataset folder or .zip, or labelled texts (.csv, .tsv, .txt, or a folder of class folders "
+                        "of .txt files) (overrides 'data' in --config); with --features, where the "
                         "table's pictures are on this machine (default: the folder the table was made from)")
     p.add_argument("--config", metavar="FILE", help=f"a {CONFIG} to start from (flags override its settings)")
     for group_name, title in _TRAIN_GROUPS:
@@ -278,14 +282,16 @@ def _add_threshold(sub) -> None:
 
 def _add_predict(sub) -> None:
     tflite = " / ".join(EXPORT_FORMATS[f].file_name for f in ("tflite", "tflite-quant"))
-    p = sub.add_parser("predict", formatter_class=_Formatter, help="classify new images",
+    p = sub.add_parser("predict", formatter_class=_Formatter, help="classify new images (or texts)",
                        description="Print the most likely classes of images with a trained or exported model. "
-                                   "Images are resized exactly as in training.")
+                                   "Images are resized exactly as in training. A text model takes texts "
+                                   "(in quotes) or .txt files with one text per line.")
     p.add_argument("model", metavar="MODEL_OR_RUN",
                    help=f"a run folder, {MODEL}, {tflite}, or a {EXPORT_FORMATS['savedmodel'].file_name} folder "
                         f"(class names come from the {LABELS} beside it)")
     p.add_argument("images", nargs="+", metavar="IMAGE",
-                   help="image files (JPEG, PNG, GIF, BMP, TIFF, WebP) or folders of them")
+                   help="image files (JPEG, PNG, GIF, BMP, TIFF, WebP) or folders of them; for a text model, "
+                        "texts or .txt files")
     p.add_argument("--top-k", type=_positive_int, default=3, metavar="K", help="how many classes to show per image")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON")
     p.set_defaults(func=predict.predict, needs_tensorflow=True)

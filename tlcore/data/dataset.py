@@ -43,6 +43,9 @@ class Dataset:
     has_test: bool = False
     hashes: dict[str, str] = field(default_factory=dict, repr=False)  # sample path -> sha256
     subjects: dict[str, str] = field(default_factory=dict, repr=False)  # sample path -> subject (when found)
+    modality: str = "image"  # "image" or "text" (then each sample's path is a row id, its text in ``texts``)
+    texts: dict[str, str] = field(default_factory=dict, repr=False)  # text data: sample path (row id) -> text
+    columns: dict[str, str] = field(default_factory=dict)  # text data: which column held the texts, labels, splits
 
     @property
     def num_classes(self) -> int:
@@ -67,8 +70,17 @@ class Dataset:
     def labels(self, split: str) -> np.ndarray:
         return np.array([s.label for s in self.split(split)], dtype=np.int32)
 
+    @property
+    def is_text(self) -> bool:
+        return self.modality == "text"
+
+    def text_of(self, path: str) -> str:
+        """Text data: the text of one sample (its row id)."""
+        return self.texts[str(path)]
+
     def content_hash(self, path: str | Path) -> str:
-        """sha256 of a file's bytes (from the inspection pass when the file is a sample)."""
+        """sha256 of a file's bytes (from the inspection pass when the file is a sample; for text
+        data, of the text itself)."""
         key = str(path)
         if key not in self.hashes:
             self.hashes[key] = file_sha256(Path(path))

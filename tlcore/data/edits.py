@@ -1,12 +1,14 @@
 """The user's changes to a dataset (relabel, exclude, keep), kept beside it, never in its files.
 
 An :class:`Edit` names one image by its path relative to the dataset folder (as the report
-writes paths) and what to do with it: ``relabel`` moves it to another class, ``exclude``
+writes paths), or one text by its row id relative to that folder (``reviews.tsv#12``), and what
+to do with it: ``relabel`` moves it to another class, ``exclude``
 leaves it out, ``keep`` records that the user looked at it and it is fine. A dataset's edits
 live in the workspace, ``<workspace>/edits/<dataset_key(data)>.json``:
 ``{"data", "edits": [...], "history": [[...], ...]}``, where each history entry is the edit
 list before one change, so :func:`undo_edit` can restore it. :func:`apply_edits` is what
-:func:`~tlcore.data.load_dataset` runs on the candidate files.
+:func:`~tlcore.data.load_dataset` runs on the candidate files (and
+:func:`~tlcore.text.dataset.load_text_dataset` on the rows).
 """
 
 from __future__ import annotations
@@ -152,9 +154,12 @@ Candidate = tuple[str, str, str]  # (split, class name, absolute path)
 
 def apply_edits(
     candidates: list[Candidate], edits: Iterable[Edit | dict[str, Any]], base: Path, known_classes: list[str],
-    warnings: list[Finding],
+    warnings: list[Finding], *, item: str = "image",
 ) -> tuple[list[Candidate], list[dict[str, Any]]]:
     """The candidates with the edits applied, and what was applied (``{"path", "action", "label", "from"}``).
+
+    ``item`` names what a candidate is in the messages: "image" (a file), or "text" (a row id
+    such as ``reviews.tsv#12``, whose class is its label, not a folder).
 
     Raises:
         TLCoreError: A relabel names a class the dataset does not have.
@@ -166,10 +171,11 @@ def apply_edits(
     unknown = sorted({e.label for e in edits if e.action == "relabel" and e.label not in known_classes})
     if unknown:
         raise TLCoreError(
-            f"Your changes relabel images to {', '.join(repr(u) for u in unknown)}, which "
+            f"Your changes relabel {item}s to {', '.join(repr(u) for u in unknown)}, which "
             f"{'are not classes' if len(unknown) > 1 else 'is not a class'} of this dataset "
             f"(its classes: {', '.join(repr(c) for c in known_classes)}).",
-            "relabel to one of those classes, or add a class folder of that name.",
+            "relabel to one of those classes, or " + ("add a class folder of that name." if item == "image" else
+                                                      "add training texts with that label to the file."),
         )
     out, found = [], {}
     for split, class_name, path in candidates:
@@ -186,7 +192,7 @@ def apply_edits(
     gone = [e.path for e in edits if e.path not in found]
     if gone:
         warnings.append(Finding(
-            f"{len(gone)} of your changes name{'s' if len(gone) == 1 else ''} images no longer in the dataset, "
+            f"{len(gone)} of your changes name{'s' if len(gone) == 1 else ''} {item}s no longer in the dataset, "
             "so they were ignored",
             "nothing to do, or clear your changes to forget them.",
             tuple(gone),
@@ -196,7 +202,7 @@ def apply_edits(
         warnings.append(Finding(
             f"{len(changed)} of your changes {'are' if len(changed) > 1 else 'is'} applied: "
             f"{changes_in_words(changed)} (your files are unchanged)",
-            "undo or clear your changes to use the folders as they are.",
+            "undo or clear your changes to use the " + ("folders" if item == "image" else "data") + " as they are.",
             tuple(a["path"] for a in changed),
         ))
     return out, applied

@@ -20,6 +20,10 @@ from .discover import SPLITS, relative_path
 from .split import Sample, quoted
 
 FEW_IMAGES = 10  # below this per class, warn
+# The layouts of text data (tlcore.text.table's formats), in words.
+TEXT_LAYOUTS = {"csv": "a CSV file", "tsv": "a TSV file", "tab-lines": "lines of a text, a tab and its label",
+                "txt-folders": "one folder of .txt files per class", "split-files": "train/val/test files",
+                "files": "several files of labelled texts, read together"}
 IMBALANCE_WARNING = 2.5  # largest/smallest class ratio that gets a warning
 
 
@@ -93,11 +97,19 @@ class DatasetReport:
         kwargs["warnings"] = [_read_warning(w) for w in values.get("warnings", [])]
         return cls(**kwargs)
 
+    @property
+    def noun(self) -> str:
+        """What the samples are: "texts" for text layouts, else "images"."""
+        return "texts" if self.layout in TEXT_LAYOUTS else "images"
+
     def to_text(self) -> str:
         """The human-readable report printed by ``tlcore inspect`` and shown in the app."""
         splits = [s for s in SPLITS if self.counts.get(s)]
+        noun = self.noun
         if self.layout == "class-folders":
             layout = "one folder per class"
+        elif self.layout in TEXT_LAYOUTS:
+            layout = TEXT_LAYOUTS[self.layout]
         else:
             folders = ", ".join(f"{name}/" for name in self.split_folders)
             layout = f"split folders ({folders}), each with one folder per class"
@@ -125,17 +137,18 @@ class DatasetReport:
         lines.append("  ".join([f"{'total':<{width}}"] + [f"{sum(self.counts[s].values()):>6}" for s in splits]))
         lines += [
             "",
-            f"Smallest class: '{self.smallest_class[0]}' with {self.smallest_class[1]} training images",
+            f"Smallest class: '{self.smallest_class[0]}' with {self.smallest_class[1]} training {noun}",
             f"Imbalance (largest / smallest class): {self.imbalance_ratio:.1f}",
         ]
         if self.skipped:
             lines += ["", f"Skipped files ({len(self.skipped)}):"]
             lines += [f"  {s.path}: {s.reason}" for s in self.skipped]
         if self.duplicates:
-            lines += ["", f"Identical files ({len(self.duplicates)} groups):"]
+            same = "Identical files" if noun == "images" else "Identical or nearly identical texts"
+            lines += ["", f"{same} ({len(self.duplicates)} groups):"]
             lines += ["  " + " = ".join(group) for group in self.duplicates]
         if self.leakage:
-            lines += ["", f"Same image in more than one split ({len(self.leakage)}):"]
+            lines += ["", f"Same {noun[:-1]} in more than one split ({len(self.leakage)}):"]
             lines += [
                 "  " + " = ".join(f"{p} ({s})" for p, s in zip(item["paths"], item["splits"]))
                 for item in self.leakage

@@ -82,6 +82,9 @@ def _explainer(model_or_run) -> _Explainer:
             raise TLCoreError(f"Grad-CAM was given a {type(model_or_run).__name__}, not a model.",
                               "give a run folder, a model.keras file, a Keras classifier or a Predictor.")
         predictor = predictor_from_model(model_or_run)
+    if predictor.takes_text:
+        raise TLCoreError("Where the model looks (Grad-CAM) is shown for pictures; this model classifies texts.",
+                          "see the texts it got wrong on the Evaluate page (or in tlcore evaluate RUN).")
     if predictor.kind != "keras":
         raise TLCoreError(
             f"Grad-CAM needs the Keras model, but {predictor.source} is a {predictor.kind} model.",

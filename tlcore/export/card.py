@@ -20,8 +20,9 @@ from ..progress import SPLIT_WORDS
 from ..trust.graph import OUTPUT_MEANINGS
 from ..trust.intervals import with_interval
 from ..trust.settings import Trust
+from .card_text import text_input_section, text_limitations, text_model_lines, text_usage_section, what_it_knows
 from .card_usage import usage_section
-from .formats import DOWNLOADS, EXPORT_FORMATS
+from .formats import DOWNLOADS, EXPORT_FORMATS, TOKENIZER_DETAIL, TOKENIZER_DIR
 
 _LABELS = DOWNLOADS["labels"].file_name
 _KERAS = EXPORT_FORMATS["keras"].file_name
@@ -74,21 +75,21 @@ def _mode_note(config: dict, mode: str, evaluation: dict | None = None) -> str:
     return " (the backbone is frozen; only the head was trained)"
 
 
-def _title_section(classes: list[str], backbone: str, name: str | None) -> list[str]:
-    title = f"# Model card: {backbone} image classifier" + (f" ({name})" if name else "")
+def _title_section(classes: list[str], backbone: str, name: str | None, kind: str = "image") -> list[str]:
+    title = f"# Model card: {backbone} {kind} classifier" + (f" ({name})" if name else "")
     return [title, "",
-            f"A {len(classes)}-class image classifier made with Transfer Studio (tlcore) "
+            f"A {len(classes)}-class {kind} classifier made with Transfer Studio (tlcore) "
             f"on {time.strftime('%Y-%m-%d')}.", ""]
 
 
 def _model_section(config: dict, classes: list[str], backbone: str, layer: str, evaluation: dict | None,
-                   num_params: int | None) -> list[str]:
+                   num_params: int | None, text: dict | None = None) -> list[str]:
     mode = config.get("mode", "unknown")
-    out = ["## Model", "",
+    out = ["## Model", "", *(text_model_lines(config, text) if text is not None else [
            f"- Backbone: **{backbone}**"
            + (" (the user's own model)" if config.get("backbone_file")
               else f" (pretrained weights: {config.get('weights')})"),
-           f"- Bottleneck layer (where the backbone is cut): **{layer}**",
+           f"- Bottleneck layer (where the backbone is cut): **{layer}**"]),
            f"- Mode: **{mode}**" + _mode_note(config, mode, evaluation),
            f"- Head: {config.get('pooling', 'avg')} pooling, dropout {config.get('dropout', '?')}, "
            f"dense softmax over {len(classes)} classes"]
@@ -129,7 +130,7 @@ def _classes_section(classes: list[str]) -> list[str]:
     return ["", "## Classes", "", *_table(["index", "class"], list(enumerate(classes))), ""]
 
 
-def _data_section(report: dict, classes: list[str]) -> list[str]:
+def _data_section(report: dict, classes: list[str], noun: str = "images") -> list[str]:
     out = ["## Training data", ""]
     if report.get("source"):
         out.append(f"- Dataset: **{report['source']}**")
@@ -145,7 +146,7 @@ def _data_section(report: dict, classes: list[str]) -> list[str]:
     if report.get("imbalance_ratio"):
         out.append(f"- Imbalance (largest / smallest training class): {float(report['imbalance_ratio']):.1f}")
     for key, label in (("skipped", "Files skipped"), ("duplicates", "Groups of identical files"),
-                       ("leakage", "Images found in more than one split")):
+                       ("leakage", f"{noun.capitalize()} found in more than one split")):
         if report.get(key):
             out.append(f"- {label}: {len(report[key])}")
     if report.get("warnings"):
@@ -153,13 +154,13 @@ def _data_section(report: dict, classes: list[str]) -> list[str]:
     return out + [""]
 
 
-def _metrics_section(evaluation: dict, title: str) -> list[str]:
+def _metrics_section(evaluation: dict, title: str, noun: str = "images") -> list[str]:
     classes = evaluation.get("classes") or list((evaluation.get("report") or {}).keys())
     out = [f"### {title}", ""]
     n = evaluation.get("num_images")
     acc = evaluation.get("accuracy")
     out.append(f"- Accuracy: **{with_interval(acc, evaluation.get('accuracy_ci'))}**"
-               + (f" on {n} images" if n else "") if isinstance(acc, (int, float)) else "- Accuracy: not recorded")
+               + (f" on {n} {noun}" if n else "") if isinstance(acc, (int, float)) else "- Accuracy: not recorded")
     if evaluation.get("macro_f1") is not None:
         out.append(f"- Macro-averaged F1: {evaluation['macro_f1']:.3f}")
     if evaluation.get("sensitivity") is not None:
@@ -170,10 +171,10 @@ def _metrics_section(evaluation: dict, title: str) -> list[str]:
     unknown = evaluation.get("unknown")
     if isinstance(unknown, dict) and unknown.get("count") is not None:
         known = unknown.get("accuracy_known")
-        out.append(f"- Answered \"I don't know\": {unknown['count']} images ({100 * float(unknown.get('share', 0)):.1f} %)"
+        out.append(f"- Answered \"I don't know\": {unknown['count']} {noun} ({100 * float(unknown.get('share', 0)):.1f} %)"
                    + (f"; accuracy on the others: {100 * float(known):.1f} %" if known is not None else ""))
     if "misclassified" in evaluation:
-        out.append(f"- Misclassified images: {len(evaluation['misclassified'])}")
+        out.append(f"- Misclassified {noun}: {len(evaluation['misclassified'])}")
     report = evaluation.get("report") or {}
     if report:
         rows = []
@@ -206,13 +207,14 @@ def _accuracy_line(accuracy: dict) -> str:
                                                   f"{100 / n:.1f} points." if n < 200 else ""))
 
 
-def _evaluation_section(evaluation: dict | None, int8_accuracy: dict | None) -> list[str]:
+def _evaluation_section(evaluation: dict | None, int8_accuracy: dict | None, noun: str = "images") -> list[str]:
     out = ["## Evaluation", ""]
     if evaluation:
         split = evaluation.get("split", "val")
-        out += _metrics_section(evaluation, "Validation split" if split == "val" else f"{split} split")
+        out += _metrics_section(evaluation, "Validation split" if split == "val" else f"{split} split", noun)
         if isinstance(evaluation.get("test"), dict):
-            out += _metrics_section(evaluation["test"], "Test split (never used for training or model selection)")
+            out += _metrics_section(evaluation["test"], "Test split (never used for training or model selection)",
+                                    noun)
     else:
         out += ["No evaluation was recorded for this model.", ""]
     if int8_accuracy is not None:
@@ -292,22 +294,18 @@ def _settings_section(config: dict) -> list[str]:
             *_table(["setting", "value"], rows), ""]
 
 
-def _files_section(files: dict[str, Path]) -> list[str]:
+def _files_section(files: dict[str, Path], text: dict | None = None) -> list[str]:
     out = ["## Files", ""]
     out += [f"- `{p.name}{'/' if p.is_dir() else ''}`: {EXPORT_FORMATS[k].detail}" for k, p in files.items()
             if k in EXPORT_FORMATS]
+    if text is not None and "keras" in files:
+        out.append(f"- `{TOKENIZER_DIR}/`: {TOKENIZER_DETAIL}")
     return out + [f"- `{_LABELS}`: the class names, in output order", ""]
 
 
 def _limitations_section(trust: Trust | None = None) -> list[str]:
-    unknown_on = trust is not None and trust.strictness != "off" and (
-        trust.similarity_limit is not None or trust.confidence_limit is not None)
-    knows = ("- The model knows only the classes above. It answers \"I don't know\" for images unlike its "
-             "training images, but an image of something else that happens to look like them still gets a class."
-             if unknown_on else
-             "- The model only knows the classes above; an image of anything else still gets one of them.")
     return ["## Limitations", "",
-            knows,
+            what_it_knows(trust, "image", "happens to look like"),
             "- The metrics come from the held-out images of the same dataset; images from another camera, "
             "hospital, lighting or population may score lower. Check on your own images before relying on it.",
             ""]
@@ -331,6 +329,7 @@ def build_model_card(
     name: str | None = None,
     int8_accuracy: dict | None = None,
     trust: dict | None = None,
+    text: dict | None = None,
 ) -> str:
     """The Markdown model card: what the model is, what it was trained on, how well it does, how to use it.
 
@@ -338,7 +337,9 @@ def build_model_card(
     report without server folders (as :func:`export_model` does). ``int8_accuracy`` is what
     :func:`measure_int8_accuracy` measured (or why it could not). ``trust`` is the run's
     :meth:`Trust.to_dict` when the exported model carries its threshold and "I don't know".
-    ``tflite_input`` and ``onnx_input`` say what input size those files take.
+    ``tflite_input`` and ``onnx_input`` say what input size those files take. ``text`` makes it a text
+    classifier's card: the facts of :func:`tlcore.text.export.text_facts` (encoder, sequence length,
+    tokenizer) and ``skipped`` (formats not exported, with the reason).
     """
     config = dict(config or {})
     files = dict(files or {})
@@ -347,19 +348,25 @@ def build_model_card(
     layer = layer or config.get("layer") or "the backbone's default"
     tflite_note = tflite_input or ""
     settings = Trust.from_dict(trust) if trust else None
-    out = _title_section(classes, backbone, name)
-    out += _model_section(config, classes, backbone, layer, evaluation, num_params)
-    out += _input_output_section(classes, image_size, tflite_note, settings, onnx_input or "")
+    noun = "texts" if text is not None else "images"
+    out = _title_section(classes, backbone, name, "text" if text is not None else "image")
+    out += _model_section(config, classes, backbone, layer, evaluation, num_params, text)
+    if text is not None:
+        out += text_input_section(classes, text, _outputs_lines(classes, settings))
+    else:
+        out += _input_output_section(classes, image_size, tflite_note, settings, onnx_input or "")
     out += _classes_section(classes)
     if data_report:
-        out += _data_section(data_report, classes)
-    out += _evaluation_section(evaluation, int8_accuracy)
+        out += _data_section(data_report, classes, noun)
+    out += _evaluation_section(evaluation, int8_accuracy, noun)
     if settings is not None:
         out += _trust_section(settings, evaluation)
     if config:
         out += _settings_section(config)
     if files:
-        out += _files_section(files)
+        out += _files_section(files, text)
+    if text is not None:
+        return "\n".join(out + text_usage_section(files, settings, text) + text_limitations(settings))
     out += usage_section(tflite_note, files, settings, onnx_note=onnx_input or "")
     out += _limitations_section(settings)
     return "\n".join(out)

@@ -10,10 +10,10 @@ so a page can read it without loading them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from ..errors import TLCoreError
-from ..runs import CONFIG, FEATURES_TABLE, LABELS, MODEL
+from ..runs import CONFIG, FEATURES_TABLE, LABELS, MODEL, TOKENIZER
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class ExportFormat:
         help: The download button's explanation, for someone who never wrote code.
         mime: The MIME type to download it as.
         detail: What the file is, in one line, for the command line and the model card.
+        text_refusal: Why a text classifier cannot be exported so ("" when it can).
+        text_help: The download button's explanation for a text run ("" when ``help`` fits).
     """
 
     name: str
@@ -35,9 +37,18 @@ class ExportFormat:
     help: str
     mime: str
     detail: str
+    text_refusal: str = ""
+    text_help: str = ""
+
+    def help_for(self, modality: str = "image") -> str:
+        """The download button's explanation for a run of ``modality`` ("image" or "text")."""
+        return self.text_help if modality == "text" and self.text_help else self.help
 
 
 _BINARY, _JSON = "application/octet-stream", "application/json"
+# A text model's tokenizer (WordPiece, or a word lookup) is TensorFlow string operations, which
+# TensorFlow Lite and ONNX have no equivalent of; its SavedModel keeps them in one graph.
+_STRING_OPS = "its tokenizer's string operations do not convert to {}"
 
 # The model formats, in the order they are made and listed. The .keras file keeps the run
 # folder's name, so a copy found anywhere loads like the run's own.
@@ -45,23 +56,31 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
     ExportFormat("keras", MODEL, "Keras model (.keras)",
                  "The whole model: give it RGB pictures of any size, get class probabilities. "
                  "Load with keras.saving.load_model.",
-                 _BINARY, "Keras 3 model (load with keras.saving.load_model)"),
+                 _BINARY, "Keras 3 model (load with keras.saving.load_model)",
+                 text_help="The model, taking the token arrays its tokenizer (in tokenizer/, beside it) makes. "
+                           "Load with keras.saving.load_model after import keras_hub."),
     ExportFormat("savedmodel", "saved_model", "TensorFlow SavedModel (folder)",
                  "For TensorFlow Serving and tf.saved_model.load.", _BINARY,
-                 "TensorFlow SavedModel folder, also zipped as saved_model.zip (TF Serving, tf.saved_model.load)"),
+                 "TensorFlow SavedModel folder, also zipped as saved_model.zip (TF Serving, tf.saved_model.load)",
+                 text_help="One graph from raw sentences to answers, tokenizer inside. For TensorFlow Serving and "
+                           "tf.saved_model.load (with import tensorflow_text)."),
     ExportFormat("tflite", "model.tflite", "TensorFlow Lite", "For phones and small devices (float32).",
-                 _BINARY, "TensorFlow Lite, float32 (phones, Raspberry Pi)"),
+                 _BINARY, "TensorFlow Lite, float32 (phones, Raspberry Pi)",
+                 text_refusal=_STRING_OPS.format("TensorFlow Lite")),
     ExportFormat("tflite-quant", "model_quant.tflite", "TensorFlow Lite, 8-bit",
                  "About 4× smaller. Its accuracy is measured on the validation images when it is made.",
-                 _BINARY, "TensorFlow Lite with 8-bit weights (dynamic-range quantized, about 4x smaller)"),
+                 _BINARY, "TensorFlow Lite with 8-bit weights (dynamic-range quantized, about 4x smaller)",
+                 text_refusal=_STRING_OPS.format("TensorFlow Lite")),
     ExportFormat("onnx", "model.onnx", "ONNX model (.onnx)",
                  "For ONNX Runtime (Python, C++, C#, Java, JavaScript) and other ONNX tools. Checked against "
                  "the Keras model when it is made.", _BINARY,
-                 "ONNX model (ONNX Runtime and other ONNX tools), checked against the Keras model"),
+                 "ONNX model (ONNX Runtime and other ONNX tools), checked against the Keras model",
+                 text_refusal=_STRING_OPS.format("ONNX")),
     ExportFormat("web", "web", "Web page (folder)",
                  "A page that runs the model in the browser, offline: open index.html.", "text/html",
                  "web page folder: open index.html in a browser to classify pictures or the camera, offline "
-                 "(ONNX Runtime Web inside); also zipped as web.zip"),
+                 "(ONNX Runtime Web inside); also zipped as web.zip",
+                 text_refusal="the web page runs the ONNX model, and " + _STRING_OPS.format("ONNX")),
 )}
 FORMATS: tuple[str, ...] = tuple(EXPORT_FORMATS)
 FORMAT_CHOICES: tuple[str, ...] = (*FORMATS, "all")  # what the CLI's --format accepts
@@ -76,6 +95,10 @@ DOWNLOADS: dict[str, ExportFormat] = {f.name: f for f in (
                  "Unzip it and open index.html in Chrome, Edge, Firefox or Safari: the model runs in the browser, "
                  "offline (a USB stick will do), on pictures or the camera.", "application/zip",
                  "the web page folder as one zip file for downloading"),
+    ExportFormat("keras-text-zip", "model_keras.zip", "Keras model + tokenizer (.zip)",
+                 "Text models: model.keras with its tokenizer/ folder and labels.json. Unzip, then load it as the "
+                 "model card says (keras, keras-hub and tensorflow-text installed).", "application/zip",
+                 "a text run's model.keras with its tokenizer/ folder and labels.json, as one zip"),
     ExportFormat("labels", LABELS, "Class names (labels.json)", "The class of each model output, in order.",
                  _JSON, "class names in output order"),
     ExportFormat("config", CONFIG, "Settings (config.json)",
@@ -98,9 +121,39 @@ DOWNLOADS: dict[str, ExportFormat] = {f.name: f for f in (
 
 FILES: dict[str, ExportFormat] = {**EXPORT_FORMATS, **DOWNLOADS}  # every entry, by key
 FILE_NAMES: dict[str, str] = {key: f.file_name for key, f in FILES.items()}
+TOKENIZER_DIR = TOKENIZER  # a text model's tokenizer folder, beside its model.keras (as in a run)
+TOKENIZER_DETAIL = "the text model's tokenizer (tokenizer.json, vocab.txt): model.keras takes the token arrays it makes"
 SAVED_MODEL_PB = "saved_model.pb"  # what marks a folder as a SavedModel (TensorFlow's name)
 
 _ALIASES = {"saved-model": "savedmodel", "tflite-quantized": "tflite-quant", "quant": "tflite-quant"}
+
+
+def formats_for(modality: str = "image") -> tuple[str, ...]:
+    """The export formats a run of ``modality`` ("image" or "text") can be exported in, in order."""
+    return tuple(f for f in FORMATS if modality != "text" or not EXPORT_FORMATS[f].text_refusal)
+
+
+def text_formats(formats: Sequence[str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The checked ``formats`` a text run is exported in, and the ones skipped with the reason.
+
+    Every format asked for (``"all"``) gives the text formats and says why the others were
+    skipped; asking for a format that cannot take a text model by name is refused.
+
+    Raises:
+        TLCoreError: A format that cannot hold a text model was asked for by name.
+    """
+    refused = {f: EXPORT_FORMATS[f].text_refusal for f in formats if EXPORT_FORMATS[f].text_refusal}
+    if not refused:
+        return tuple(formats), {}
+    if set(formats) == set(FORMATS):  # "all": every format that applies
+        return formats_for("text"), refused
+    names = ", ".join(refused)
+    reasons = "; ".join(dict.fromkeys(f"{f}: {why}" for f, why in refused.items()))
+    raise TLCoreError(
+        f"A text model cannot be exported as {names} ({reasons}).",
+        f"export it as {' or '.join(repr(f) for f in formats_for('text'))}: the SavedModel is one graph that "
+        "takes raw strings (tokenizer inside), the Keras model comes with its tokenizer/ folder.",
+    )
 
 
 def normalize_formats(formats: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -128,4 +181,4 @@ def normalize_formats(formats: str | Iterable[str] | None) -> tuple[str, ...]:
 
 
 __all__ = ["DOWNLOADS", "EXPORT_FORMATS", "FILES", "FILE_NAMES", "FORMATS", "FORMAT_CHOICES", "SAVED_MODEL_PB",
-           "ExportFormat", "normalize_formats"]
+           "TOKENIZER_DETAIL", "TOKENIZER_DIR", "ExportFormat", "formats_for", "normalize_formats", "text_formats"]

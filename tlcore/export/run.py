@@ -28,10 +28,11 @@ from ..safety import load_model_safely
 from ..trust.run import load_trust
 from .accuracy import int8_accuracy, validation_images
 from .card import build_model_card
-from .formats import FILE_NAMES, FORMATS, normalize_formats
+from .formats import FILE_NAMES, FORMATS, normalize_formats, text_formats
 from .onnx_export import export_onnx
 from .savedmodel import export_saved_model, replace_dir, require_tensorflow_backend, save_keras, zip_dir
-from .share import CONFIG_PATHS, REPORT_PATHS, redact, session_secrets, shareable_config, shareable_report, shared_json
+from .share import (CONFIG_PATHS, REPORT_PATHS, redact, session_secrets, shareable_config, shareable_report, shared_json,
+                    write_sidecars)
 from .tflite_convert import export_tflite
 from .web_bundle import write_web_bundle
 from .web_runtime import require_runtime
@@ -89,8 +90,9 @@ def export_model(
     card: dict | None = None,
     trust=None,
     prototypes=None,
+    tokenizer=None,
 ) -> dict[str, Path]:
-    """Export a classifier (uint8 RGB in, probabilities out) in the chosen formats.
+    """Export a classifier (uint8 RGB in, probabilities out; or a text classifier) in the chosen formats.
 
     Nothing written names a server folder or a workspace: the settings (``config.json``, the
     card) go through :func:`shareable_config`, the data report shows the dataset's name.
@@ -111,6 +113,12 @@ def export_model(
             ``unknown`` and, for two classes, ``positive``); the settings go into
             ``model_info.json`` and the card. None exports the model as it is.
         prototypes: The run's ``prototypes.npy`` array (needed with ``trust``).
+        tokenizer: A text classifier's tokenizer (:class:`tlcore.text.encoders.Tokenizer`) or its
+            ``tokenizer/`` folder. Then ``"keras"`` writes the tokenizer folder beside ``model.keras``
+            (key ``"tokenizer"``) and ``"savedmodel"`` is one graph from raw strings
+            (:mod:`tlcore.text.export`); every format that cannot hold the tokenizer (TFLite, ONNX, the
+            web page) is refused, or, when every format was asked for, skipped with the reason
+            (``model_info.json``'s ``"not_exported"``, :func:`tlcore.text.export.skipped_formats`).
 
     Returns:
         Paths of what was written, keyed by ``"keras"``, ``"savedmodel"``,
@@ -120,10 +128,14 @@ def export_model(
 
     Raises:
         TLCoreError: Unknown format, classes that do not match the model, trust settings
-            without prototypes, a format that needs TensorFlow on another Keras backend, an ONNX
+            without prototypes, a text classifier without its tokenizer (or asked for a format that
+            cannot take text), a format that needs TensorFlow on another Keras backend, an ONNX
             conversion that does not answer like Keras, or (``"web"``) no web page runtime.
     """
     formats = normalize_formats(formats)
+    skipped: dict[str, str] = {}
+    if tokenizer is not None:
+        formats, skipped = text_formats(formats)  # at the door, before anything is written
     out_dir = Path(out_dir).expanduser()
     out_dir.mkdir(parents=True, exist_ok=True)
     classes = [str(c) for c in classes]
@@ -133,6 +145,7 @@ def export_model(
     if isinstance(model, (str, os.PathLike)):
         source = Path(model)
         model = load_model_safely(source)
+    _check_tokenizer(model, tokenizer)
     model, source = _with_trust(model, source, trust, prototypes)
     outputs = model_num_outputs(model)
     if outputs is not None and outputs != len(classes):
@@ -148,6 +161,11 @@ def export_model(
     for fmt in formats:
         if fmt != "keras":
             require_tensorflow_backend(fmt)
+    if tokenizer is not None:
+        from ..text.export import export_text_model
+
+        return export_text_model(model, out_dir, classes, formats, tokenizer=tokenizer, config=config, card=card,
+                                 trust=trust, secrets=secrets, source=source, skipped=skipped)
     if "web" in formats:
         require_runtime()  # at the door: downloads it once, or says how, before any slow conversion
 
@@ -196,13 +214,7 @@ def export_model(
         paths["web"], paths["web-zip"] = write_web_bundle(
             onnx_content, target("web"), target("web-zip"), classes=classes, name=card.get("name"),
             image_size=image_size, onnx_input=onnx["input"], trust=trust, secrets=secrets)
-    write_bytes_atomic(target("labels"), labels_bytes)
-    paths["labels"] = target("labels")
-    write_bytes_atomic(target("info"), shared_json(info, secrets))
-    paths["info"] = target("info")
-    if config:
-        write_bytes_atomic(target("config"), shared_json(config, secrets))
-        paths["config"] = target("config")
+    paths.update(write_sidecars(target, labels_bytes, info, config, secrets))
     text = build_model_card(
         classes,
         config=config,
@@ -236,6 +248,19 @@ def _with_trust(model, source: Path | None, trust, prototypes) -> tuple[Any, Pat
     return trusted_model(model, trust, prototypes), None
 
 
+def _check_tokenizer(model, tokenizer) -> None:
+    """A text classifier is exported with its tokenizer, a picture classifier without one."""
+    from ..text.model import is_text_classifier
+
+    text = is_text_classifier(model)
+    if text and tokenizer is None:
+        raise TLCoreError("This is a text classifier, but no tokenizer was given to the export.",
+                          "pass tokenizer= (the run's tokenizer/ folder), or export the run folder with export_run.")
+    if tokenizer is not None and not text:
+        raise TLCoreError("A tokenizer was given to the export of a picture classifier.",
+                          "leave tokenizer= out for a picture model.")
+
+
 def _readable(value: Any, path: Path) -> Any:
     """``value`` as a run folder's reader gave it; a file that is there but gave nothing is damaged."""
     if value is None and path.is_file():
@@ -256,7 +281,9 @@ def export_run(
     from the run folder for the labels and the model card; with ``"tflite-quant"`` the run's
     validation images are read again to measure the 8-bit model against the float one
     (see :func:`export_accuracy`). A run with ``trust.json`` and ``prototypes.npy`` is
-    exported as its trusted model. Returns what :func:`export_model` returns.
+    exported as its trusted model. A text run (its ``tokenizer/`` folder) is exported with its
+    tokenizer: every format asked for ("all") gives ``keras`` and ``savedmodel`` and skips the
+    others with the reason. Returns what :func:`export_model` returns.
     """
     folder = RunFolder(Path(run_dir).expanduser())
     model_path = folder.require_model()
@@ -272,11 +299,13 @@ def export_run(
         "data_report": _readable(folder.data_report(), folder.data_report_path),
         "name": folder.run_id,
     }
-    if "tflite-quant" in formats:
+    tokenizer = folder.tokenizer_path if folder.tokenizer_path.is_dir() else None
+    if tokenizer is None and "tflite-quant" in formats:
         card["validation"] = validation_images(folder.path, config, classes, evaluation)
     trust, prototypes = load_trust(folder.path)  # both, or neither for a run trained before them
     target = Path(out_dir).expanduser() if out_dir else folder.export_dir
-    return export_model(model_path, target, classes, formats=formats, card=card, trust=trust, prototypes=prototypes)
+    return export_model(model_path, target, classes, formats=formats, card=card, trust=trust, prototypes=prototypes,
+                        tokenizer=tokenizer)
 
 
 __all__ = ["export_model", "export_run"]

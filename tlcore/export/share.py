@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from ..data import dataset_name
 from ..errors import TLCoreError
+from ..runfiles import write_bytes_atomic
 from ..runs import CONFIG, RunFolder
 from ..workspace import session_code
 
@@ -148,5 +149,40 @@ def shareable_report(report: dict | None, data_name: str | None) -> dict | None:
     return shared
 
 
-__all__ = ["redact", "session_secrets", "shareable_config", "shareable_report", "shareable_run_config",
+__all__ = ["redact", "session_secrets", "shareable_config", "shareable_report", "shareable_run_config", "text_model_zip",
+           "write_sidecars",
            "shared_json"]
+
+
+def write_sidecars(target, labels_bytes: bytes, info: dict, config: dict | None, secrets) -> dict[str, Path]:
+    """labels.json, model_info.json and (when given) the shareable config.json beside an export, by key."""
+    write_bytes_atomic(target("labels"), labels_bytes)
+    write_bytes_atomic(target("info"), shared_json(info, secrets))
+    written = {"labels": target("labels"), "info": target("info")}
+    if config:
+        write_bytes_atomic(target("config"), shared_json(config, secrets))
+        written["config"] = target("config")
+    return written
+
+
+def text_model_zip(run_dir: str | Path) -> bytes:
+    """A text run's ``model.keras``, its ``tokenizer/`` folder and ``labels.json`` as one zip (the model
+    alone takes token arrays: it is of no use without its tokenizer)."""
+    import io
+    import zipfile
+
+    folder = RunFolder(run_dir)
+    model = folder.require_model()
+    if not folder.tokenizer_path.is_dir():
+        raise TLCoreError(f"Run {folder.run_id} is not a text run (it has no tokenizer/ folder).",
+                          "download its model.keras itself.")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(model, model.name)
+        for item in sorted(folder.tokenizer_path.iterdir()):
+            if item.is_file():
+                archive.write(item, f"{folder.tokenizer_path.name}/{item.name}")
+        if folder.labels_path.is_file():
+            archive.write(folder.labels_path, folder.labels_path.name)
+    return buffer.getvalue()
+

@@ -26,6 +26,8 @@ def save_and_evaluate(run: TrainingRun) -> dict:
     learned = learn_trust(run, raw)
     if run.folder is not None:
         run.folder.save_model(run.parts.model)
+        if run.parts.tokenizer is not None:
+            run.folder.save_tokenizer(run.parts.tokenizer)
         run.folder.write_prototypes(learned.prototypes)
         run.folder.write_predictions(learned.predictions)
         run.folder.write_trust(learned.trust.to_dict())

@@ -92,8 +92,12 @@ def fit_images(run: TrainingRun, model, stage: str, epochs: int, learning_rate: 
 
 
 def image_predictor(run: TrainingRun) -> Predictor:
-    """Score a split by running the whole model on its images."""
+    """Score a split by running the whole model on its images (a text run: on its texts' tokens)."""
     from ..data import ImageBatches
 
+    if run.parts.batcher is not None:
+        from ..text.batches import predict_batches
+
+        return lambda split_name, samples: predict_batches(run.parts.model, run.parts.batcher(samples, run.batch))
     return lambda split_name, samples: run.parts.model.predict(
         ImageBatches(samples, run.size, batch_size=run.batch), verbose=0)

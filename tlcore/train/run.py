@@ -21,7 +21,7 @@ from ..errors import TLCoreError
 from ..runs import RunFolder
 from .finish import save_and_evaluate
 from .fine_tuning import fine_tune
-from .stages import build_model, load_data, prepare_data, train_head
+from .stages import build_model, load_data, match_backbone, prepare_data, train_head
 from .state import EventStream, TrainingRun
 
 
@@ -103,13 +103,20 @@ def _train(config, run_dir, on_event, should_stop, workspace, extra_callbacks, d
         dataset, workspace = load_table(config, workspace, emit)
     elif dataset is None:
         dataset = load_data(config, workspace, emit)
+    if match_backbone(config, dataset, emit) and folder is not None:
+        folder.write_config(config)  # the run is replayed with the encoder it used
     run = TrainingRun(config, dataset, folder, emit, should_stop or (lambda: False), workspace, extra_callbacks)
     prepare_data(run)
     build_model(run)
     try:
         train_head(run)
         if config.mode == "fine-tune" and config.fine_tune_epochs > 0 and not run.stop():
-            fine_tune(run)
+            if dataset.is_text:
+                from ..text.fine_tune import fine_tune_text
+
+                fine_tune_text(run)
+            else:
+                fine_tune(run)
     except KeyboardInterrupt:
         run.cancelled = True  # cancelled while computing features
     evaluation = save_and_evaluate(run)

@@ -19,13 +19,38 @@ from .state import EventStream, Predictor, TrainingRun
 
 def load_data(config: TrainConfig, workspace, emit: EventStream):
     """Check and split ``config.data``, reporting progress a few times a second."""
-    from ..data import load_dataset
-
     if not config.data:
         raise TLCoreError("No dataset was given.", "give a folder of class subfolders or a .zip (setting 'data').")
-    return load_dataset(config.data, val_fraction=config.val_fraction, seed=config.seed,
-                        workspace=workspace, progress=ev.data_progress(emit),
-                        group_by=config.group_by, edits=config.edits)
+    from ..data.any_source import load_any
+
+    return load_any(config.data, text_column=config.text_column, label_column=config.label_column,
+                    sequence_length=config.sequence_length, val_fraction=config.val_fraction, seed=config.seed, workspace=workspace,
+                    progress=ev.data_progress(emit), group_by=config.group_by, edits=config.edits)
+
+
+def match_backbone(config: TrainConfig, dataset, emit: EventStream) -> bool:
+    """Make the backbone fit the data; True when it was changed for the user (the config is then saved again).
+
+    Text data with the picture default (nothing chosen) gets the default text encoder, and the run
+    says so; a picture backbone chosen for texts, or a text encoder for pictures, is refused.
+    """
+    from ..backbones import DEFAULT_BACKBONE, DEFAULT_TEXT_ENCODER, get_backbone
+
+    modality = "text" if dataset.is_text else "image"
+    chosen = "image" if config.backbone_file else get_backbone(config.backbone).modality
+    if chosen == modality:
+        return False
+    if modality == "text" and config.backbone == DEFAULT_BACKBONE and not config.backbone_file:
+        config.backbone = DEFAULT_TEXT_ENCODER
+        emit(ev.stage_event(ev.STAGE_MODEL, f"The data holds texts, so the run uses the {DEFAULT_TEXT_ENCODER} "
+                                            "text encoder (choose another with --backbone)"))
+        return True
+    if modality == "text":
+        from ..text.encoders import text_spec
+
+        text_spec(config.backbone)  # raises: a picture backbone for texts
+    raise TLCoreError(f"{config.backbone} is a text encoder; this dataset holds pictures.",
+                      "choose a picture backbone (e.g. --backbone MobileNetV2).")
 
 
 def prepare_data(run: TrainingRun) -> None:
@@ -51,7 +76,12 @@ def build_model(run: TrainingRun) -> None:
 
     config = run.config
     run.emit(ev.stage_event(ev.STAGE_MODEL, f"Building {config.backbone_file or config.backbone}"))
-    run.parts = build_classifier(config, run.num_classes)
+    if run.dataset.is_text:
+        from ..text.model import build_text_classifier
+
+        run.parts = build_text_classifier(config, run.num_classes, run.dataset)
+    else:
+        run.parts = build_classifier(config, run.num_classes)
     trainable, frozen = count_params(run.parts.model)
     run.emit(ev.stage_event(ev.STAGE_MODEL, "Model ready", trainable_params=trainable, frozen_params=frozen,
                             image_size=run.parts.image_size, layer=run.parts.layer,
@@ -73,7 +103,7 @@ def cached_outputs(run: TrainingRun, extractor, feature_cache, split_name: str, 
         augmenter = augmentation_layers(run.config.augmentation, seed=run.config.seed + view)
     return split_features(extractor, feature_cache, samples, run.hashes[split_name], run.size, run.batch,
                           split=split_name, view=view, augmenter=augmenter, seed=run.config.seed, emit=run.emit,
-                          should_stop=run.stop)
+                          should_stop=run.stop, batcher=run.parts.batcher)
 
 
 def cached_predictor(run: TrainingRun, trainable, extractor, feature_cache) -> Predictor:

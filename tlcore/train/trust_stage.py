@@ -48,6 +48,10 @@ def _features(run: TrainingRun, split: str, samples) -> np.ndarray:
     base_unchanged = not run.scratch and (run.fine_tune_report or {}).get("kept", "frozen") == "frozen"
     if base_unchanged and run.config.feature_cache:
         return np.asarray(cached_outputs(run, run.parts.extractor, run.cache, split, samples), np.float32)
+    if run.parts.batcher is not None:
+        from ..text.batches import predict_batches
+
+        return predict_batches(run.parts.extractor, run.parts.batcher(samples, run.batch))
     return np.asarray(run.parts.extractor.predict(ImageBatches(samples, run.size, batch_size=run.batch), verbose=0),
                       np.float32)
 
@@ -92,7 +96,8 @@ def learn_trust(run: TrainingRun, raw: dict) -> LearnedTrust:
                                      seed=config.seed, subjects=subjects)
     trust = Trust(classes=list(classes), temperature=temperature, strictness=config.unknown_strictness,
                   similarity_limit=limits["similarity_limit"], confidence_limit=limits["confidence_limit"],
-                  num_prototypes=len(prototypes), prototype_subjects=limits["prototype_subjects"])
+                  num_prototypes=len(prototypes), prototype_subjects=limits["prototype_subjects"],
+                  item="text" if run.dataset.is_text else "picture")
     if len(classes) == 2:
         trust.positive_class, trust.rule, trust.target = classes[1], config.threshold_rule, config.threshold_target
         trust.threshold = choose_threshold(labels["val"], calibrated["val"][:, 1], config.threshold_rule,
@@ -102,4 +107,6 @@ def learn_trust(run: TrainingRun, raw: dict) -> LearnedTrust:
         sims = nearest_similarity(_features(run, split, samples[split]), prototypes)
         predictions[split] = {"paths": [s.path for s in samples[split]], "labels": labels[split].tolist(),
                               "probabilities": np.round(probs, 6).tolist(), "similarity": np.round(sims, 6).tolist()}
+        if run.dataset.is_text:  # the Evaluate page shows the texts of the mistakes
+            predictions[split]["texts"] = [run.dataset.text_of(s.path) for s in samples[split]]
     return LearnedTrust(trust, prototypes, predictions, _calibration(temperature, raw, labels))

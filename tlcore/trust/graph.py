@@ -81,6 +81,27 @@ def _classifier_layers(model) -> tuple:
     return found
 
 
+def _inputs_and_features(model) -> tuple:
+    """New inputs for ``model``'s own layers, its features on them, and its head.
+
+    A picture classifier takes a ``uint8`` image; a text classifier (its encoder is the layer
+    ``text_encoder``) takes the tokenizer's arrays, by name.
+    """
+    import keras
+
+    from ..text.model import is_text_classifier
+
+    if is_text_classifier(model):
+        from ..text.model import features_of, token_inputs
+
+        names = [tensor.name for tensor in model.inputs]
+        inputs = token_inputs(names, int(model.inputs[0].shape[1]))
+        return inputs, features_of(model, inputs), model.get_layer("head")
+    resize, prep, base, pool, head = _classifier_layers(model)
+    image = keras.Input((None, None, 3), dtype="uint8", name="image")
+    return image, pool(base(prep(resize(image)), training=False)), head
+
+
 def _step(inputs, kernel: np.ndarray, bias: float, name: str):
     """``clip(inputs @ kernel + bias, 0, 1)`` with frozen weights: a comparison as a steep ramp."""
     import keras
@@ -144,9 +165,7 @@ def trusted_model(model, trust: Trust, prototypes) -> Any:
     """
     import keras
 
-    resize, prep, base, pool, head = _classifier_layers(model)
-    image = keras.Input((None, None, 3), dtype="uint8", name="image")
-    features = pool(base(prep(resize(image)), training=False))
+    image, features, head = _inputs_and_features(model)
     probabilities = head(features)
     num_classes = int(probabilities.shape[-1])
     off = trust.strictness == "off"

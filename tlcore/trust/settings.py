@@ -42,6 +42,7 @@ class Trust:
     confidence_limit: float | None = None  # unknown below this top probability
     num_prototypes: int = 0
     prototype_subjects: list[int] | None = None  # each prototype's subject (known subjects only), for limits_of
+    item: str = "picture"  # what the model is given, in words: "picture" or "text"
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
@@ -126,8 +127,9 @@ class Trust:
     def reason(self, probs_row, similarity: float | None, unlike: bool, unsure: bool) -> str | None:
         """Why a picture is unknown, in words (None when it is not)."""
         if unlike:
-            return (f"it looks unlike every training picture (similarity {similarity:.2f} to the nearest one; "
-                    f"ordinary pictures score at least {self.similarity_limit:.2f})")
+            verb = "looks" if self.item == "picture" else "reads"
+            return (f"it {verb} unlike every training {self.item} (similarity {similarity:.2f} to the nearest one; "
+                    f"ordinary {self.item}s score at least {self.similarity_limit:.2f})")
         if unsure:
             order = np.argsort(-np.asarray(probs_row))[:2]
             first, second = (self.classes[i] for i in order)
@@ -157,18 +159,18 @@ class Trust:
     def describe(self) -> list[str]:
         """The settings in plain sentences (for pages, the CLI and the model card)."""
         lines = [f"Probabilities are calibrated by temperature scaling (T = {self.temperature:.2f}, "
-                 "fitted on the validation pictures)."]
+                 f"fitted on the validation {self.item}s)."]
         if self.two_classes:
             rule = RULES[self.rule]
             how = f"{rule.label.lower()} {self.target:.0%}" if rule.uses_target else rule.label.lower()
-            lines.append(f"A picture is called {self.positive_class} when its probability of {self.positive_class} "
+            lines.append(f"A {self.item} is called {self.positive_class} when its probability of {self.positive_class} "
                          f"is at least {self.cut:.3f} (chosen by: {how}).")
         if self.similarity_limit is None and self.confidence_limit is None:
-            lines.append('"I don\'t know" is off: every picture gets a class.')
+            lines.append(f'"I don\'t know" is off: every {self.item} gets a class.')
         else:
             parts = []
             if self.similarity_limit is not None:
-                parts.append(f"its similarity to the nearest training picture is below {self.similarity_limit:.3f}")
+                parts.append(f"its similarity to the nearest training {self.item} is below {self.similarity_limit:.3f}")
             band = self.unsure_band()
             if band is not None:
                 parts.append(f"its probability of {self.positive_class} is between {band[0]:.1%} and {band[1]:.1%} "

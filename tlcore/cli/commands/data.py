@@ -15,11 +15,15 @@ FEATURIZE_SETTINGS = ("backbone", "layer", "weights", "backbone_file", "image_si
 
 
 def inspect(args) -> int:
-    from ...data import load_dataset, load_edits
+    from ...data import load_edits
+    from ...data.any_source import is_text_data, load_any
 
     workspace = workspace_of(args)
-    dataset = load_dataset(args.data, val_fraction=args.val_fraction, seed=args.seed, workspace=workspace,
-                           group_by=args.group_by, edits=load_edits(args.data, workspace))
+    text = {"text_column": args.text_column, "label_column": args.label_column}
+    extra = {} if is_text_data(args.data, **text) else {"group_by": args.group_by,
+                                                         "edits": load_edits(args.data, workspace)}
+    dataset = load_any(args.data, **text, val_fraction=args.val_fraction, seed=args.seed, workspace=workspace,
+                       **extra)
     if args.json:
         print_json(dataset.report.to_dict())
     else:

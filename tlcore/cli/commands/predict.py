@@ -34,6 +34,27 @@ def expand_images(items: list[str]) -> list[str]:
     return paths
 
 
+def expand_texts(items: list[str]) -> list[tuple[str, str]]:
+    """A text model's inputs as ``(shown as, text)``: a ``.txt`` file gives one text per non-empty line,
+    anything else is a text itself."""
+    from ...errors import TLCoreError
+
+    texts: list[tuple[str, str]] = []
+    for item in items:
+        path = Path(item).expanduser()
+        if path.suffix.lower() == ".txt" and path.is_file():
+            try:
+                lines = path.read_text(encoding="utf-8-sig").splitlines()
+            except UnicodeDecodeError:
+                raise TLCoreError(f"{path.name} is not UTF-8 text.", "save it as UTF-8 and try again.") from None
+            texts += [(f"{path.name}:{i}", line.strip()) for i, line in enumerate(lines, 1) if line.strip()]
+        else:
+            texts.append((item if len(item) <= 60 else item[:57] + "...", item))
+    if not texts:
+        raise TLCoreError("No texts were given.", "give the texts in quotes, or .txt files with one text per line.")
+    return texts
+
+
 def _predict_chunk(predictor, chunk: list[str], top_k: int) -> list[tuple]:
     """``(path, answer, error)`` for each image; a bad file fails alone."""
     from ...errors import TLCoreError
@@ -64,11 +85,17 @@ def predict(args) -> int:
     from ...runs import LABELS
 
     predictor = load_predictor(args.model)
-    paths = expand_images(args.images)
+    if predictor.takes_text:
+        shown, inputs = zip(*expand_texts(args.images))
+        names = dict(zip(inputs, shown))
+    else:
+        inputs = expand_images(args.images)
+        names = {path: path for path in inputs}
     results: list[dict] = []
     failures = 0
-    for start in range(0, len(paths), _CHUNK):
-        for path, answer, error in _predict_chunk(predictor, paths[start:start + _CHUNK], args.top_k):
+    for start in range(0, len(inputs), _CHUNK):
+        for item, answer, error in _predict_chunk(predictor, list(inputs[start:start + _CHUNK]), args.top_k):
+            path = names[item]
             if error:
                 failures += 1
                 results.append({"path": path, "error": error})
