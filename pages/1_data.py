@@ -9,7 +9,7 @@ import streamlit as st
 
 import ui
 from tlcore import (data_roots, dataset_name, describe_limits, is_within, load_any, resolve_in_roots,
-                    write_bytes_atomic)
+                    text_support_problem, write_bytes_atomic)
 
 ui.page_header(
     "data",
@@ -217,6 +217,8 @@ found_header = f"2 · What we found in “{ui.dataset_display_name(ui.dataset_so
 text_file = ui.is_text_file(ui.dataset_source())
 if text_file:  # sentences: which columns hold the texts and the labels, also when the choice fails
     st.header(found_header, anchor=False)
+    if (missing := text_support_problem()) is not None:  # the texts can be read and checked, not yet trained on
+        st.warning(f"{missing.problem} Training on texts needs it. Fix: {missing.fix}", icon=":material/warning:")
     if not ui.columns_section(ui.dataset_source()):
         st.stop()
 if dataset is None and ui.dataset_source():

@@ -275,3 +275,15 @@ def test_predict_page_answers_typed_sentences_of_a_trained_text_run(env, trained
     at.switch_page(PAGES[3]).run()  # its evaluation: texts, no heatmaps
     assert_clean(at)
     assert not any(t.key == "eval_heatmaps" for t in at.toggle)
+
+
+def test_the_data_page_says_what_to_install_when_text_support_is_missing(env, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "keras_hub" else real(name, *a))
+    at = upload_text(open_page(PAGES[0]), "reviews.tsv", tsv_bytes())
+    assert_clean(at)
+    warned = " ".join(w.value for w in at.warning)
+    assert "keras-hub" in warned and "pip install -e '.[text]'" in warned, warned
+    assert any(m.label == "Classes" for m in at.metric), "the texts are still read and checked"

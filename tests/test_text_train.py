@@ -187,3 +187,14 @@ def test_the_text_encoders_have_no_picture_layers_to_list():
 
     with pytest.raises(TLCoreError, match="text encoder"):
         list_layers("MiniLM-L6")
+
+
+def test_a_run_folder_started_on_texts_is_named_after_the_text_encoder(reviews_tsv, tmp_path):
+    from tlcore.runs import RunFolder
+    from tlcore.train.stages import prefer_text_encoder
+
+    config = TrainConfig(data=str(reviews_tsv))
+    assert prefer_text_encoder(config) and config.backbone == "MiniLM-L6"
+    assert "minilm" in RunFolder.create(tmp_path, config).path.name.lower()
+    chosen = TrainConfig(data=str(reviews_tsv), backbone="GloVe-50d")
+    assert not prefer_text_encoder(chosen) and chosen.backbone == "GloVe-50d"  # a choice is kept

@@ -24,7 +24,7 @@ from .errors import TLCoreError
 
 _LAZY = {
     "load_dataset": "data", "Dataset": "data", "ImageBatches": "data",
-    "load_any": "data.any_source", "TEXT_LAYOUTS": "data.report", "is_text_data": "data.any_source",
+    "load_any": "data.any_source", "text_support_problem": "text.encoders", "TEXT_LAYOUTS": "data.report", "is_text_data": "data.any_source",
     "load_text_dataset": "text.dataset", "read_text_table": "text.table", "is_text_source": "text.table",
     "BACKBONES": "backbones", "IMAGE_BACKBONES": "backbones", "TEXT_ENCODERS": "backbones",
     "DEFAULT_TEXT_ENCODER": "backbones", "get_backbone": "backbones", "list_layers": "backbones",

@@ -17,7 +17,7 @@ def threshold_words(trust, item: str = "picture") -> str:
             "Evaluate page.")
 
 
-def confidence_words(probability: float, calibrated: bool) -> str:
+def confidence_words(probability: float, calibrated: bool, item: str = "picture") -> str:
     """What a probability means for the user, in words that follow the calibrated percentage."""
     if not calibrated:
         return ("This run's percentages were not calibrated (it was trained before that existed), so they may be "
@@ -26,19 +26,21 @@ def confidence_words(probability: float, calibrated: bool) -> str:
     often = "fewer than 1 in 100" if wrong < 1 else f"about {wrong} in 100"
     if probability >= 0.95:
         return (f"Very likely right: {often} answers this sure are wrong (the percentages were checked on the "
-                "validation pictures).")
+                f"validation {item}s).")
     if probability >= 0.8:
         return f"Likely right, but not certain: {often} answers this sure are wrong."
     if probability >= 0.6:
-        return f"Unsure: {often} answers this sure are wrong. Look at the other guesses and check the picture yourself."
-    return f"Close to a guess: {often} answers this sure are wrong. Check the picture yourself."
+        return (f"Unsure: {often} answers this sure are wrong. Look at the other guesses and check the {item} "
+                "yourself.")
+    return f"Close to a guess: {often} answers this sure are wrong. Check the {item} yourself."
 
 
 def unknown_headline(answer, trust, picture: str = "this picture", item: str = "picture") -> str:
     """The "I don't know" headline: unlike every training picture (``item``), or torn between classes."""
     unlike = (trust is not None and trust.similarity_limit is not None and answer.similarity is not None
               and answer.similarity < trust.similarity_limit)
-    return "### I don't know — " + (f"{picture} looks unlike every training {item}" if unlike
+    looks = "looks" if item == "picture" else "reads"
+    return "### I don't know — " + (f"{picture} {looks} unlike every training {item}" if unlike
                                     else "the model cannot decide between its classes")
 
 
@@ -59,10 +61,10 @@ def answer_view(answer, trust, key: str, item: str = "picture") -> None:
         return
     label = str(answer.label)
     st.markdown(f"### {plain(label)} — {answer.probability:.0%}")
-    st.caption(confidence_words(answer.probability, calibrated=trust is not None))
+    st.caption(confidence_words(answer.probability, calibrated=trust is not None, item=item))
     if trust is not None and trust.two_classes and guesses and guesses[0][0] != label:
         st.caption(f"Called {plain(label)} although {plain(guesses[0][0])} gets more ({guesses[0][1]:.0%}): the saved "
-                   f"threshold ({trust.cut:.3f}) is set to find {plain(trust.positive_class or label)} pictures "
+                   f"threshold ({trust.cut:.3f}) is set to find {plain(trust.positive_class or label)} {item}s "
                    "even when the model is not sure.")
     st.plotly_chart(probability_figure(guesses), width="stretch", key=key)
 

@@ -40,7 +40,10 @@ def start_run(config: TrainConfig, runs_dir: str | Path, *, workspace: Workspace
             is on (``TLCORE_WARM_WORKER``), and keep a new standby ready for the next run.
             Without a usable standby the run starts in a fresh process, as with ``warm=False``.
     """
+    from ..train.stages import prefer_text_encoder
+
     config.validate()
+    prefer_text_encoder(config)  # text data: the folder is named after the text encoder the run uses
     workspace = workspace or Workspace(default_workspace_root())
     folder = RunFolder.create(runs_dir, config, name)
     folder.write_config(config)

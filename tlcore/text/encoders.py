@@ -36,6 +36,16 @@ WORDPIECE, WORDS = "wordpiece", "words"
 ENCODER_LAYER = "text_encoder"  # the encoder's name inside a text classifier (the trust graph finds it)
 
 
+def text_support_problem() -> TLCoreError | None:
+    """What is missing for text training, without importing it (None: keras-hub is installed)."""
+    import importlib.util
+
+    if importlib.util.find_spec("keras_hub") is None:
+        return TLCoreError("Text support is not installed (the keras-hub package is missing).",
+                           f"install it: {INSTALL_HINT}.")
+    return None
+
+
 def require_text_support() -> None:
     """Raise a plain message when the optional text packages are not installed."""
     try:

@@ -28,6 +28,20 @@ def load_data(config: TrainConfig, workspace, emit: EventStream):
                     progress=ev.data_progress(emit), group_by=config.group_by, edits=config.edits)
 
 
+def prefer_text_encoder(config: TrainConfig) -> bool:
+    """Before a run folder is named: text data with the picture default (nothing chosen) gets the default
+    text encoder. True when the backbone was changed (the caller says so)."""
+    from ..backbones import DEFAULT_BACKBONE, DEFAULT_TEXT_ENCODER
+    from ..data.any_source import is_text_data
+
+    if config.backbone != DEFAULT_BACKBONE or config.backbone_file or not config.data:
+        return False
+    if not is_text_data(config.data, text_column=config.text_column, label_column=config.label_column):
+        return False
+    config.backbone = DEFAULT_TEXT_ENCODER
+    return True
+
+
 def match_backbone(config: TrainConfig, dataset, emit: EventStream) -> bool:
     """Make the backbone fit the data; True when it was changed for the user (the config is then saved again).
 

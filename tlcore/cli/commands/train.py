@@ -100,6 +100,11 @@ def train(args) -> int:
         raise TLCoreError("No dataset was given.", "give a folder of class subfolders or a .zip: tlcore train DATA.")
     workspace = workspace_of(args)
     runs_dir = Path(args.out).expanduser() if args.out else workspace.runs_dir
+    from ...train.stages import prefer_text_encoder
+
+    if prefer_text_encoder(config):
+        print(f"The data holds texts, so the run uses the {config.backbone} text encoder "
+              "(choose another with --backbone).")
     run = RunFolder.create(runs_dir.resolve(), config, args.name)
     args._run_dir = run.path  # for the error handler: where the log goes
     print(f"Run folder: {run.path}")
