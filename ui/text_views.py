@@ -33,13 +33,15 @@ def run_texts(run_path: str) -> dict[str, str]:
 
 
 def is_text_run_folder(run_path: str) -> bool:
-    """Whether a run learned from texts: its settings name a text encoder, or its predictions hold texts."""
+    """Whether a run learned from texts: its settings name a text encoder, or its model has a tokenizer beside it.
+
+    (Not by reading predictions.json: the pages ask on every redraw, and for a picture run that file is large.)"""
     folder = RunFolder(run_path)
     try:
         config = folder.config_dict()
     except Exception:
         config = {}
-    return is_text_run(config or {}) or bool(run_texts(run_path))
+    return is_text_run(config or {}) or folder.tokenizer_path.is_dir()
 
 
 def mistakes_table(mistakes: list[dict], texts: dict[str, str], limit: int = 200) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from ..errors import TLCoreError
 from ..export.card import build_model_card
@@ -204,12 +203,5 @@ def skipped_formats(export_dir: str | Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in skipped.items()} if isinstance(skipped, dict) else {}
 
 
-def is_text_model(model: Any) -> bool:
-    """A text classifier (its encoder layer is ``text_encoder``), trusted or not."""
-    from .model import is_text_classifier
-
-    return is_text_classifier(model)
-
-
 __all__ = ["SERVING_SIGNATURE", "TEXT_INPUT", "as_tokenizer", "export_text_model", "export_text_saved_model",
-           "is_text_model", "serving_module", "skipped_formats", "text_facts", "write_tokenizer_dir"]
+           "serving_module", "skipped_formats", "text_facts", "write_tokenizer_dir"]
